@@ -1,0 +1,1 @@
+"""jobs layer of TideLens."""
