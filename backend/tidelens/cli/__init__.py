@@ -7,7 +7,7 @@ import sys
 
 # Each module defines `register(subparsers)`, adding its sub-commands with
 # `set_defaults(func=...)`; a func returns the process exit code.
-_COMMAND_MODULES = ("tide", "engine", "service")
+_COMMAND_MODULES = ("tide", "engine", "service", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

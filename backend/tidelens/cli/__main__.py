@@ -1,0 +1,5 @@
+import sys
+
+from tidelens.cli import main
+
+sys.exit(main())
