@@ -165,7 +165,8 @@ def _start_training(
         "--epochs", str(epochs), "--out", str(out_dir), "--resume",
     ]  # fmt: skip
     print(
-        f"Training {DEMO_ARCHITECTURE} on BCCD train: {len(done)}/{epochs} epochs so far"
+        f"Training {DEMO_ARCHITECTURE} on BCCD train: "
+        f"{len(done)}/{epochs} epochs so far"
     )
     return subprocess.Popen(cmd)
 
