@@ -1,0 +1,30 @@
+import type { ReactNode } from "react";
+import type { HeatmapItem, ImageRef } from "../api/types";
+import type { RawRange } from "../lib/colorScale";
+import { BoxOverlay, type OverlayBox } from "./BoxOverlay";
+import { HeatmapCanvas } from "./HeatmapCanvas";
+
+/** The image, a heatmap over it and boxes on top, all at the image's aspect ratio. */
+export function ImageStack({ image, map, shared, opacity, boxes = [], children, thumb }: {
+  image: ImageRef;
+  map?: HeatmapItem;
+  shared?: RawRange;
+  opacity: number;
+  boxes?: OverlayBox[];
+  children?: ReactNode;
+  thumb?: boolean;
+}) {
+  return (
+    <div className="stack" style={{ aspectRatio: `${image.width} / ${image.height}` }}>
+      <img src={thumb && image.thumbnail_url ? image.thumbnail_url : image.url} alt={image.file_name} />
+      <HeatmapCanvas item={map} shared={shared} opacity={opacity} />
+      <BoxOverlay width={image.width} height={image.height} boxes={boxes} />
+      {children}
+    </div>
+  );
+}
+
+export function RangeNote({ item }: { item?: HeatmapItem }) {
+  if (!item || item.status !== "ready" || item.min == null || item.max == null) return null;
+  return <span className="muted range">[{item.min.toPrecision(3)}, {item.max.toPrecision(3)}]</span>;
+}
