@@ -46,6 +46,11 @@ def val_ids(count: int) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def architecture() -> str:
+    return ARCHITECTURE
+
+
+@pytest.fixture(scope="session")
 def dataset_zip(tmp_path_factory) -> Path:
     """A Pascal VOC zip of the first BCCD validation images."""
     root = bccd_root()
@@ -77,8 +82,15 @@ def tiny_checkpoints(tmp_path_factory) -> list[Path]:
     )
     out = tmp_path_factory.mktemp("checkpoints")
     return train(
-        ARCHITECTURE, subset, out, epochs=EPOCHS, image_size=256, batch_size=3,
-        lr=1e-3, seed=0, warmup_steps=2,
+        ARCHITECTURE,
+        subset,
+        out,
+        epochs=EPOCHS,
+        image_size=256,
+        batch_size=3,
+        lr=1e-3,
+        seed=0,
+        warmup_steps=2,
     )
 
 
@@ -100,9 +112,22 @@ def server(tmp_path):
     env = {**os.environ, "TIDELENS_API_TOKEN": token}
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tidelens.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--data-dir", str(tmp_path / "data")],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "tidelens.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -115,8 +140,10 @@ def server(tmp_path):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("tidelens serve did not start:\n"
-                        + (tmp_path / "serve.log").read_text()[-3000:])
+            pytest.fail(
+                "tidelens serve did not start:\n"
+                + (tmp_path / "serve.log").read_text()[-3000:]
+            )
         time.sleep(0.5)
     yield base, token
     os.killpg(proc.pid, 15)
@@ -139,8 +166,12 @@ def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
         )
         yield b
         b.close()
