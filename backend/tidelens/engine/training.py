@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tidelens.engine.checkpoints import check_fit, read_checkpoint
 from tidelens.engine.datasets import Dataset
 from tidelens.engine.models import Architecture, get_architecture, size_kwargs
 
@@ -89,14 +90,27 @@ def _lighten_training(model: torch.nn.Module, proposals: int, rois: int) -> None
         roi_heads.fg_bg_sampler.batch_size_per_image = rois
 
 
+def existing_checkpoints(out_dir: Path) -> list[tuple[int, Path]]:
+    """(epoch, path) of the ``epoch_NNN.pt`` files in a folder, by epoch."""
+    found = []
+    for path in Path(out_dir).glob("epoch_*.pt"):
+        digits = path.stem.removeprefix("epoch_")
+        if digits.isdigit():
+            found.append((int(digits), path))
+    return sorted(found)
+
+
 def save_checkpoint_atomically(payload: dict, path: Path) -> None:
     """torch.save to a hidden temporary file in the same folder, then rename."""
     tmp = path.with_name(f".{path.name}.partial")
-    with tmp.open("wb") as f:
-        torch.save(payload, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def train(
@@ -119,12 +133,16 @@ def train(
     on_checkpoint: Callable[[Path, int], None] | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
+    resume: bool = False,
 ) -> list[Path]:
     """Train from random weights; return the checkpoint paths in epoch order.
 
     ``image_size`` is the shorter side the detector resizes to (None: the
     architecture's default, 320 px for the ``*_320_*`` models). ``on_step`` receives
     (epoch, step, loss) and ``on_epoch`` an :class:`EpochStats` after each save.
+    With ``resume`` the latest ``epoch_NNN.pt`` in ``out_dir`` gives the starting
+    weights and epoch; the optimizer's moments start afresh (they are not saved, to
+    keep checkpoints the size of the model).
     """
     arch = (
         get_architecture(architecture)
@@ -146,6 +164,14 @@ def train(
     )
     if train_proposals:
         _lighten_training(model, train_proposals, train_rois)
+    done = existing_checkpoints(out_dir) if resume else []
+    first_epoch = 1
+    if done:
+        latest = read_checkpoint(done[-1][1])
+        check_fit(model, latest.state_dict, done[-1][1].name)
+        model.load_state_dict(latest.state_dict)
+        first_epoch = done[-1][0] + 1
+        logger.info("training.resume from_epoch=%d", done[-1][0])
     model.to(device).train()
     samples = _samples(dataset)
     steps_per_epoch = math.ceil(len(samples) / batch_size)
@@ -159,7 +185,6 @@ def train(
         progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
         return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     logger.info(
         "training.start architecture=%s images=%d epochs=%d batch=%d lr=%g device=%s",
         arch.name,
@@ -169,8 +194,10 @@ def train(
         lr,
         device,
     )
-    paths: list[Path] = []
-    for epoch in range(1, epochs + 1):
+    paths: list[Path] = [path for epoch, path in done if epoch <= epochs]
+    for epoch in range(first_epoch, epochs + 1):
+        # The shuffle depends on (seed, epoch) only, so resumed runs see the same order.
+        generator.manual_seed(seed * 100_003 + epoch)
         started = time.perf_counter()
         order = torch.randperm(len(samples), generator=generator).tolist()
         losses = []
@@ -189,13 +216,15 @@ def train(
                     f"loss became {loss.item()} at epoch {epoch} step {step}; "
                     "lower the learning rate"
                 )
+            global_step = (epoch - 1) * steps_per_epoch + step
+            for group in optimizer.param_groups:
+                group["lr"] = lr * lr_factor(global_step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             # From-scratch detectors have large early gradients; clipping keeps the
             # first epochs from diverging at a useful learning rate.
             torch.nn.utils.clip_grad_norm_(params, 10.0)
             optimizer.step()
-            scheduler.step()
             losses.append(loss.item())
             if on_step:
                 on_step(epoch, step, losses[-1])
