@@ -131,6 +131,17 @@ class Settings(BaseSettings):
             "polling_interval": 0.1,
         }
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``TIDELENS_*`` variables (for a worker child)."""
+        out = {}
+        for name, value in self.model_dump().items():
+            if value is None or name == "cors_origins":
+                continue
+            if isinstance(value, Path):
+                value = value.resolve()
+            out[ENV_PREFIX + name.upper()] = str(value)
+        return out
+
     def prepare(self) -> Settings:
         """Create the folders this configuration writes to; fill generated secrets.
 

@@ -15,8 +15,8 @@ STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 
 
-def create(session: Session, kind: str, **fields) -> Job:
-    job = Job(kind=kind, state="queued", timings={}, params={}, **fields)
+def create(session: Session, kind: str, params: dict | None = None, **fields) -> Job:
+    job = Job(kind=kind, state="queued", timings={}, params=params or {}, **fields)
     session.add(job)
     session.flush()
     return job
