@@ -6,6 +6,7 @@ import { ApiError } from "./api/client";
 import { captureTokenFromHash } from "./api/token";
 import { Layout } from "./components/Layout";
 import { RunsPage } from "./routes/RunsPage";
+import { Loading } from "./components/States";
 import "./styles.css";
 
 captureTokenFromHash();
@@ -24,6 +25,7 @@ const queryClient = new QueryClient({
 const router = createBrowserRouter([
   {
     element: <Layout />,
+    hydrateFallbackElement: <Loading />,
     children: [
       { path: "/", element: <RunsPage /> },
       { path: "/runs/:runId", lazy: async () => ({ Component: (await import("./routes/RunPage")).RunPage }) },

@@ -109,7 +109,13 @@ def server(tmp_path):
         pytest.fail("the web app is not built: run scripts/setup.sh first")
     port = free_port()
     token = secrets.token_urlsafe(24)
-    env = {**os.environ, "TIDELENS_API_TOKEN": token}
+    # No precomputed heatmaps: analysis stays quick and the image view exercises
+    # the on-demand path (pending maps that fill in).
+    env = {
+        **os.environ,
+        "TIDELENS_API_TOKEN": token,
+        "TIDELENS_HEATMAPS_PER_TYPE": "0",
+    }
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
         [

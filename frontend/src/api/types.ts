@@ -45,8 +45,9 @@ export interface Run {
   architecture: string;
   classes?: string[];
   created_at?: string;
-  latest_ap50?: number | null;
-  epochs_analysed?: number;
+  checkpoint_count?: number;
+  /** The latest analysed epoch, when there is one. */
+  latest?: { epoch: number; ap50: number | null } | null;
 }
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";

@@ -87,11 +87,11 @@ export function CheckpointUpload({ runId }: { runId: number }) {
                     aria-label={`epoch for ${it.file.name}`} disabled={it.state === "uploading" || it.state === "done"}
                     onChange={(e) => patch(it.key, { epoch: e.target.value.trim() })} />
                 </td>
-                <td className="progress-cell">
+                <td><div className="progress-cell">
                   <progress max={it.file.size || 1} value={it.sent} />
                   <span className="muted">{it.state}</span>
                   {it.message && <span className="err-text">{it.message}</span>}
-                </td>
+                </div></td>
                 <td>
                   {it.state !== "uploading" && (
                     <button onClick={() => setItems((xs) => xs.filter((x) => x.key !== it.key))}>Remove</button>

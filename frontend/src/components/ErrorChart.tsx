@@ -31,7 +31,7 @@ export function ErrorChart({ epochs, metric, chart, hidden, selected, onSelect, 
       <ResponsiveContainer width="100%" height={320}>
         <ComposedChart
           data={rows}
-          margin={{ top: 8, right: 16, bottom: 4, left: 0 }}
+          margin={{ top: 20, right: 16, bottom: 4, left: 0 }}
           onClick={(state) => {
             const label = (state as { activeLabel?: number | string } | null)?.activeLabel;
             const e = label !== undefined ? nearestEpoch(Number(label), xs) : undefined;
@@ -48,11 +48,12 @@ export function ErrorChart({ epochs, metric, chart, hidden, selected, onSelect, 
           <YAxis yAxisId="ap" orientation="right" domain={[0, 100]}
             label={{ value: "AP50", angle: 90, position: "insideRight" }} />
           <Tooltip
+            itemSorter={() => 0}
             formatter={(v, name) => [typeof v === "number"
               ? (metric === "count" && name !== "AP50" ? v : v.toFixed(2)) : String(v), name]}
             labelFormatter={(l) => `epoch ${l}`}
           />
-          <Legend onClick={(e) => { if (e.dataKey !== undefined) onToggle(String(e.dataKey)); }}
+          <Legend itemSorter={null} onClick={(e) => { if (e.dataKey !== undefined) onToggle(String(e.dataKey)); }}
             wrapperStyle={{ cursor: "pointer" }}
             formatter={(value, entry) => {
               const off = hidden.includes(String(entry.dataKey));

@@ -37,7 +37,7 @@ export function ErrorCard({ item, href }: { item: ErrorItem; href: string }) {
       </div>
       <div className="caption">
         <span className={`tag t-${item.type}`}>{item.type}</span>
-        <span className="fname">{item.image.file_name}</span>
+        <span className="fname" title={item.image.file_name}>{item.image.file_name.split("/").pop()}</span>
       </div>
     </Link>
   );

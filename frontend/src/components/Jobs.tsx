@@ -30,12 +30,12 @@ function JobRow({ job }: { job: Job }) {
       <td>#{job.id}</td>
       <td>{job.kind}{job.epoch != null && <> · epoch {job.epoch}</>}</td>
       <td><span className={`pill ${job.state}`}>{job.state}</span></td>
-      <td className="progress-cell">
+      <td><div className="progress-cell">
         <progress max={1} value={f} aria-label={`job ${job.id} progress`} />
         <span className="muted">
           {job.stage ?? ""}{job.total ? ` ${job.done ?? 0}/${job.total}` : ""}
         </span>
-      </td>
+      </div></td>
       <td className="muted">{seconds(job.started_at, job.finished_at)}</td>
       <td>
         {active && <button onClick={() => act.mutate("cancel")} disabled={act.isPending}>Cancel</button>}

@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { useConfig, useHeatmaps, useImageDetail, useRun, useSeries } from "../api/hooks";
 import { METHODS, type HeatmapItem, type Method } from "../api/types";
@@ -21,6 +21,8 @@ const METHOD_NAMES: Record<Method, string> = {
   eigencam: "EigenCAM",
 };
 const TARGET_COLOR = "#ffd400";
+// Past this many predictions the focus view hides the others' boxes by default.
+const CROWDED = 25;
 
 /** The range shared by the ready maps of one row, when the shared scale is on. */
 function rowRange(items: HeatmapItem[], on: boolean): RawRange | undefined {
@@ -43,6 +45,7 @@ export function ImagePage() {
   const runId = Number(params.runId);
   const imageId = Number(params.imageId);
   const [state, update] = useUrlState(parseImageState, serializeImageState);
+  const [showAllPreds, setShowAllPreds] = useState<boolean | undefined>(undefined);
   const run = useRun(runId);
   const config = useConfig();
   const series = useSeries(runId);
@@ -92,15 +95,21 @@ export function ImagePage() {
   const labelNow = steps.find((s) => s.epoch === epoch)?.label ?? "none";
   const epochData = d.epochs.find((e) => e.epoch === epoch);
 
+  const dets = entries.filter((e) => e.kind === "det");
+  const showAll = showAllPreds ?? dets.length <= CROWDED;
+  const targetEntry = entries.find((e) => e.key === target);
   const targetBox: OverlayBox[] = targetInfo
     ? [{ key: "target", bbox: targetInfo.bbox, color: TARGET_COLOR, emphasis: true }] : [];
-  const allBoxes: OverlayBox[] = [
+  const focusBoxes: OverlayBox[] = [
     ...d.ground_truth.map((g) => ({ key: `gt${g.id}`, bbox: g.bbox, color: GT_COLOR })),
-    ...entries.filter((e) => e.kind === "det").map((e) => ({
+    ...(showAll ? dets : []).filter((e) => e.key !== target).map((e) => ({
       key: e.key, bbox: e.bbox, color: PRED_COLOR, dashed: true,
-      label: `${e.className} ${e.score?.toFixed(2)}${e.label !== "TP" ? ` ${e.label}` : ""}`,
+      label: dets.length <= CROWDED ? `${e.className} ${e.score?.toFixed(2)}` : undefined,
     })),
-    ...targetBox,
+    ...targetBox.map((b) => ({
+      ...b, label: targetEntry ? `${targetEntry.className}${targetEntry.score !== undefined
+        ? ` ${targetEntry.score.toFixed(2)}` : ""} ${labelNow}` : undefined,
+    })),
   ];
   const backHref = `/runs/${runId}?${serializeRunState({
     epoch, type: state.type, metric: "count", chart: "area", hidden: [] })}`;
@@ -110,7 +119,7 @@ export function ImagePage() {
     <div className="page image-page">
       <div className="page-head">
         <Link to={backHref}>← {run.data.name}</Link>
-        <h2>{d.image.file_name}</h2>
+        <h2 title={d.image.file_name}>{d.image.file_name.split("/").pop()}</h2>
         <span className="muted">{d.image.width}×{d.image.height} · <code>{run.data.architecture}</code></span>
       </div>
 
@@ -150,7 +159,11 @@ export function ImagePage() {
                 <RangeNote item={mapAt(epochItems, epoch, deepest)} />
               </h3>
               <ImageStack image={d.image} map={mapAt(epochItems, epoch, deepest)} shared={epochRange}
-                opacity={state.opacity} boxes={allBoxes} />
+                opacity={state.opacity} boxes={focusBoxes} />
+              <label className="chip">
+                <input type="checkbox" checked={showAll} onChange={(e) => setShowAllPreds(e.target.checked)} />
+                all {dets.length} predictions (dashed) · ground truth solid green · target yellow
+              </label>
               {epochData && !epochData.detections.length && (
                 <p className="muted">No detections on this image at epoch {epoch}.</p>
               )}

@@ -1,7 +1,7 @@
 import { useEffect } from "react";
 import { Link, useLocation, useParams } from "react-router";
 import { useDataset, useErrors, useJobs, useRun, useSeries } from "../api/hooks";
-import type { ErrorType } from "../api/types";
+import { ERROR_TYPES, type EpochSummary, type ErrorType } from "../api/types";
 import { ErrorChart } from "../components/ErrorChart";
 import { ErrorCard, ErrorGridLegend, targetOf } from "../components/ErrorGrid";
 import { JobsList } from "../components/Jobs";
@@ -16,6 +16,15 @@ import { CheckpointUpload } from "../components/CheckpointUpload";
 
 const PAGE = 24;
 
+/** The error type with the most errors at an epoch (the default selection). */
+function busiestType(summary?: EpochSummary): ErrorType {
+  let best: ErrorType = "Cls";
+  for (const t of ERROR_TYPES) {
+    if ((summary?.counts?.[t] ?? 0) > (summary?.counts?.[best] ?? 0)) best = t;
+  }
+  return best;
+}
+
 /** Steps 2-4: error evolution chart, error type selector, misprediction grid. */
 export function RunPage() {
   const runId = Number(useParams().runId);
@@ -29,7 +38,7 @@ export function RunPage() {
   const epochNums = epochs.map((e) => e.epoch);
   const epoch = resolveEpoch(state.epoch, epochNums);
   const summary = epochs.find((e) => e.epoch === epoch);
-  const type: ErrorType = state.type ?? "Cls";
+  const type: ErrorType = state.type ?? busiestType(summary);
 
   // Write the resolved epoch and type into the address so a copied link is exact.
   useEffect(() => {

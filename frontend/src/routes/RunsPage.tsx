@@ -9,18 +9,17 @@ import { DatasetRegister, DatasetUpload } from "../components/DatasetForms";
 import { JobsList } from "../components/Jobs";
 import { Empty, ErrorBox, Loading } from "../components/States";
 
+/** Epochs analysed and the latest AP50 (from the run's series). */
 function RunStats({ run }: { run: Run }) {
-  const known = run.epochs_analysed !== undefined && run.latest_ap50 !== undefined;
   const series = useSeries(run.id);
-  if (known) {
-    return <><td>{run.epochs_analysed}</td><td>{run.latest_ap50?.toFixed(1) ?? "–"}</td></>;
-  }
   const eps = series.data?.epochs ?? [];
   const last = eps[eps.length - 1];
+  const ap50 = last?.ap50 ?? run.latest?.ap50;
   return (
     <>
+      <td>{run.checkpoint_count ?? "–"}</td>
       <td>{series.isPending ? "…" : eps.length}</td>
-      <td>{last?.ap50 != null ? last.ap50.toFixed(1) : "–"}</td>
+      <td>{ap50 != null ? `${ap50.toFixed(1)}${last ? ` (epoch ${last.epoch})` : ""}` : "–"}</td>
     </>
   );
 }
@@ -35,7 +34,7 @@ function RunsTable({ selected, onSelect }: { selected?: number; onSelect: (id: n
   return (
     <table className="table runs">
       <thead>
-        <tr><th>Run</th><th>Dataset</th><th>Architecture</th><th>Epochs analysed</th>
+        <tr><th>Run</th><th>Dataset</th><th>Architecture</th><th>Checkpoints</th><th>Epochs analysed</th>
           <th>Latest AP50</th><th /></tr>
       </thead>
       <tbody>
