@@ -1,0 +1,131 @@
+"""Labelling of false positives and missed ground truth, tidecv's rules.
+
+An unmatched detection (ignored ones included, as in tidecv) is tested in this
+order and takes the first label that applies:
+
+1. its image has no (non-crowd) ground truth: **Bkg**;
+2. highest same-class IoU within [bg, pos] (inclusive): **Loc**, against that box;
+3. highest other-class IoU >= pos: **Cls**, against that box;
+4. highest IoU with a matched same-class box >= pos: **Dupe**, against that box;
+5. highest IoU with any box <= bg: **Bkg**;
+6. otherwise **Both**.
+
+"Highest" takes the first box of the image on ties and the image's first box when
+every IoU is 0, as numpy's argmax over a dense row does. A ground-truth box that
+no detection matched is a **Miss** unless a Cls or Loc error points at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .matching import Pairs
+
+ERROR_TYPES = ("Cls", "Loc", "Both", "Dupe", "Bkg", "Miss")
+SPECIAL_TYPES = ("FalsePos", "FalseNeg")
+CLS, LOC, BOTH, DUPE, BKG, MISS = range(6)
+
+
+@dataclass
+class Labels:
+    """Error label of every canonical detection and every ground-truth box."""
+
+    det_type: np.ndarray  # (D,) int8, -1 for true positives
+    det_gt: np.ndarray  # (D,) int64 box compared against, -1 if none
+    det_iou: np.ndarray  # (D,) float64 IoU with det_gt (max IoU for Bkg)
+    fixable: np.ndarray  # (D,) bool: Cls/Loc error that an oracle turns into a TP
+    missed: np.ndarray  # (G,) bool: Miss errors
+
+
+def _first_max(take: np.ndarray, det: np.ndarray, iou: np.ndarray, n: int) -> tuple:
+    """Per detection, over the pairs selected by the bool mask take: the highest
+    IoU (0 if none) and the pair index of its first occurrence (-1 if none).
+    det must be non-decreasing."""
+    best = np.zeros(n)
+    arg = np.full(n, -1, dtype=np.int64)
+    chosen = np.flatnonzero(take)
+    if len(chosen) == 0:
+        return best, arg
+    d, v = det[chosen], iou[chosen]
+    new = np.ones(len(d), dtype=bool)
+    new[1:] = d[1:] != d[:-1]
+    starts = np.flatnonzero(new)
+    seg_max = np.maximum.reduceat(v, starts)
+    hit = v == np.repeat(seg_max, np.diff(np.r_[starts, len(d)]))
+    # The first hit of each segment: hits are in pair order, segments are runs.
+    hit_idx = np.flatnonzero(hit)
+    first_hit = hit_idx[np.searchsorted(hit_idx, starts)]
+    best[d[starts]] = seg_max
+    arg[d[starts]] = chosen[first_hit]
+    return best, arg
+
+
+def label_errors(
+    pairs: Pairs,
+    same_class: np.ndarray,
+    det_img: np.ndarray,
+    det_match: np.ndarray,
+    gt_match: np.ndarray,
+    gt_start: np.ndarray,
+    gt_count: np.ndarray,
+    pos_thresh: float,
+    bg_thresh: float,
+) -> Labels:
+    """Label every unmatched detection and every unmatched ground-truth box.
+
+    pairs: detection/ground-truth pairs with IoU > 0; det_match (D,) and gt_match
+    (G,) are the matching at pos_thresh.
+    """
+    n_dets, n_gt = len(det_match), len(gt_match)
+    open_pair = det_match[pairs.det] < 0
+    det, box = pairs.det[open_pair], pairs.box[open_pair]
+    iou, same = pairs.iou[open_pair], same_class[open_pair]
+    used = gt_match[box] >= 0
+
+    m_loc, a_loc = _first_max(same, det, iou, n_dets)
+    m_cls, a_cls = _first_max(~same, det, iou, n_dets)
+    m_dup, a_dup = _first_max(same & used, det, iou, n_dets)
+    m_all, a_all = _first_max(np.ones(len(det), dtype=bool), det, iou, n_dets)
+    first_box = gt_start[det_img]
+
+    def gt_of(arg: np.ndarray) -> np.ndarray:
+        return np.where(
+            arg >= 0, box[np.maximum(arg, 0)] if len(box) else -1, first_box
+        )
+
+    unmatched = det_match < 0
+    no_gt = gt_count[det_img] == 0
+    conditions = [
+        no_gt,
+        (bg_thresh <= m_loc) & (m_loc <= pos_thresh),
+        m_cls >= pos_thresh,
+        m_dup >= pos_thresh,
+        m_all <= bg_thresh,
+    ]
+    det_type = np.select(conditions, [BKG, LOC, CLS, DUPE, BKG], default=BOTH)
+    det_type = np.where(unmatched, det_type, -1).astype(np.int8)
+    det_gt = np.select(
+        [det_type == LOC, det_type == CLS, det_type == DUPE, det_type == BOTH],
+        [gt_of(a_loc), gt_of(a_cls), gt_of(a_dup), gt_of(a_all)],
+        default=-1,
+    )
+    det_iou = np.select(
+        [det_type == LOC, det_type == CLS, det_type == DUPE],
+        [m_loc, m_cls, m_dup],
+        default=m_all,
+    )
+    det_iou[det_type < 0] = np.nan
+
+    # An oracle fixing Cls/Loc turns into a TP, per unmatched box, only the first
+    # (highest-scored) such error pointing at it; the others are suppressed.
+    pointing = np.flatnonzero((det_type == CLS) | (det_type == LOC))
+    pointing = pointing[gt_match[det_gt[pointing]] < 0]
+    targets, first = np.unique(det_gt[pointing], return_index=True)
+    fixable = np.zeros(n_dets, dtype=bool)
+    fixable[pointing[first]] = True
+    usable = np.zeros(n_gt, dtype=bool)
+    usable[targets] = True
+    missed = (gt_match < 0) & ~usable
+    return Labels(det_type, det_gt, det_iou, fixable, missed)
