@@ -335,3 +335,8 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, what="sta
 @pytest.fixture
 def wait():
     return wait_for
+
+
+@pytest.fixture(scope="session")
+def test_arch() -> str:
+    return TEST_ARCH

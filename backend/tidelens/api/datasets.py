@@ -27,7 +27,7 @@ class RegisterFolder(BaseModel):
     format: str | None = Field(None, pattern="^(coco|voc|yolo)$")
 
 
-def _import(session, objects, name, folder, split, fmt, source):
+def _import(session, objects, name, folder, split, fmt, source, shown="the dataset"):
     from tidelens.engine.datasets import DatasetError
 
     try:
@@ -36,11 +36,11 @@ def _import(session, objects, name, folder, split, fmt, source):
         )
     except DatasetError as exc:
         session.rollback()
-        raise Invalid(_relative(str(exc), folder), code="bad_dataset") from None
+        raise Invalid(_relative(str(exc), folder, shown), code="bad_dataset") from None
     except (OSError, ValueError) as exc:
         session.rollback()
         raise Invalid(
-            f"the dataset could not be read: {_relative(str(exc), folder)}",
+            f"the dataset could not be read: {_relative(str(exc), folder, shown)}",
             code="bad_dataset",
         ) from None
     if row.image_count == 0:
@@ -53,11 +53,11 @@ def _import(session, objects, name, folder, split, fmt, source):
     return row
 
 
-def _relative(message: str, folder: Path) -> str:
-    # Messages name files inside the dataset, not where the server keeps them.
-    return message.replace(str(folder.resolve()) + "/", "").replace(
-        str(folder) + "/", ""
-    )
+def _relative(message: str, folder: Path, shown: str) -> str:
+    """Name files relative to the dataset, never where the server keeps them."""
+    for prefix in {str(folder.resolve()), str(folder)}:
+        message = message.replace(prefix + "/", "").replace(prefix, shown)
+    return message
 
 
 @router.post("", status_code=201, dependencies=WriteAuth)
@@ -90,6 +90,7 @@ async def upload_dataset(
             form.fields.get("split") or None,
             fmt,
             "upload",
+            "the zip",
         )
         return dataset_view(row)
     finally:
@@ -104,7 +105,14 @@ def register_dataset(body: RegisterFolder, session: SessionDep, objects: Objects
     if not folder.is_dir():
         raise Invalid(f"{body.path} is not a folder on the server", code="not_a_folder")
     row = _import(
-        session, objects, body.name, folder, body.split, body.format, "folder"
+        session,
+        objects,
+        body.name,
+        folder,
+        body.split,
+        body.format,
+        "folder",
+        body.path,
     )
     return dataset_view(row)
 

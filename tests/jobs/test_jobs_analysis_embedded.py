@@ -3,29 +3,37 @@ filesystem broker -> inference, TIDE, stored results and heatmaps."""
 
 import pytest
 
-from tests.conftest import TEST_ARCH
-
 pytestmark = pytest.mark.slow
 
 
-def _setup_run(client, small_voc):
-    ds = client.post("/api/datasets/register", headers=client.hdrs,
-                     json={"name": "bccd", "path": str(small_voc), "split": "val"})
+def _setup_run(client, small_voc, arch):
+    ds = client.post(
+        "/api/datasets/register",
+        headers=client.hdrs,
+        json={"name": "bccd", "path": str(small_voc), "split": "val"},
+    )
     assert ds.status_code == 201, ds.text
-    run = client.post("/api/runs", headers=client.hdrs,
-                      json={"name": "r", "dataset_id": ds.json()["id"],
-                            "architecture": TEST_ARCH})
+    run = client.post(
+        "/api/runs",
+        headers=client.hdrs,
+        json={"name": "r", "dataset_id": ds.json()["id"], "architecture": arch},
+    )
     assert run.status_code == 201, run.text
     return ds.json(), run.json()
 
 
-def test_upload_analyse_and_read_results(client, small_voc, tiny_checkpoint,
-                                         start_worker, wait):
-    dataset, run = _setup_run(client, small_voc)
+def test_upload_analyse_and_read_results(
+    client, small_voc, tiny_checkpoint, start_worker, wait, test_arch
+):
+    dataset, run = _setup_run(client, small_voc, test_arch)
     worker = start_worker(client.settings)
     with open(tiny_checkpoint, "rb") as f:
-        resp = client.post(f"/api/runs/{run['id']}/checkpoints", headers=client.hdrs,
-                           data={"epoch": "1"}, files={"file": ("e1.pt", f)})
+        resp = client.post(
+            f"/api/runs/{run['id']}/checkpoints",
+            headers=client.hdrs,
+            data={"epoch": "1"},
+            files={"file": ("e1.pt", f)},
+        )
     assert resp.status_code == 201, resp.text
     job_id = resp.json()["job"]["id"]
 
@@ -58,12 +66,21 @@ def test_upload_analyse_and_read_results(client, small_voc, tiny_checkpoint,
     assert any(e["id"] == item["id"] for e in story["epochs"][0]["errors"])
 
     # Precomputed maps exist for the top error of a type; fetch one.
-    target = (f"det:{item['pred']['detection_id']}" if item["pred"]
-              else f"gt:{item['gt']['id']}")
-    layers = next(a["layers"] for a in client.get("/api/config").json()["architectures"]
-                  if a["name"] == TEST_ARCH)
-    params = {"image_id": item["image"]["id"], "target": target,
-              "layers": ",".join(layers)}
+    target = (
+        f"det:{item['pred']['detection_id']}"
+        if item["pred"]
+        else f"gt:{item['gt']['id']}"
+    )
+    layers = next(
+        a["layers"]
+        for a in client.get("/api/config").json()["architectures"]
+        if a["name"] == test_arch
+    )
+    params = {
+        "image_id": item["image"]["id"],
+        "target": target,
+        "layers": ",".join(layers),
+    }
 
     def maps_done():
         items = client.get(f"/api/runs/{run['id']}/heatmaps", params=params).json()
@@ -79,7 +96,11 @@ def test_upload_analyse_and_read_results(client, small_voc, tiny_checkpoint,
 
     # Uploading the same bytes again is de-duplicated.
     with open(tiny_checkpoint, "rb") as f:
-        again = client.post(f"/api/runs/{run['id']}/checkpoints", headers=client.hdrs,
-                            data={"epoch": "2"}, files={"file": ("e1.pt", f)})
+        again = client.post(
+            f"/api/runs/{run['id']}/checkpoints",
+            headers=client.hdrs,
+            data={"epoch": "2"},
+            files={"file": ("e1.pt", f)},
+        )
     assert again.status_code == 200
     assert again.json()["checkpoint"]["epoch"] == 1
