@@ -12,7 +12,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.
 @pytest.fixture
 def team_client(tmp_path, postgres_url, redis_url, s3_server):
     from fastapi.testclient import TestClient
-
     from tidelens.api.app import create_app
     from tidelens.settings import load_settings
 
