@@ -148,7 +148,7 @@ def traced(func, *args) -> tuple[object, float]:
 
 
 _CHILD = """
-import json, resource, sys
+import json, sys
 sys.path.insert(0, {here!r})
 import tide_bench as b
 with open({gt!r}) as f:
@@ -159,7 +159,9 @@ if {engine!r} == "tidecv":
     b.run_tidecv(gt, dets)
 elif {engine!r} == "tidelens":
     b.run_tidelens(gt, dets)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux carries a parent's ru_maxrss over to its children.
+with open("/proc/self/status") as f:
+    print(next(line.split()[1] for line in f if line.startswith("VmHWM:")))
 """
 
 

@@ -39,27 +39,33 @@ class Labels:
     missed: np.ndarray  # (G,) bool: Miss errors
 
 
-def _first_max(take: np.ndarray, det: np.ndarray, iou: np.ndarray, n: int) -> tuple:
-    """Per detection, over the pairs selected by the bool mask take: the highest
-    IoU (0 if none) and the pair index of its first occurrence (-1 if none).
-    det must be non-decreasing."""
-    best = np.zeros(n)
-    arg = np.full(n, -1, dtype=np.int64)
-    chosen = np.flatnonzero(take)
-    if len(chosen) == 0:
+class _Segments:
+    """Runs of pairs that belong to one detection (pairs sorted by detection)."""
+
+    def __init__(self, det: np.ndarray, n_dets: int) -> None:
+        new = np.ones(len(det), dtype=bool)
+        new[1:] = det[1:] != det[:-1]
+        self.starts = np.flatnonzero(new)
+        self.lengths = np.diff(np.r_[self.starts, len(det)])
+        self.det = det[self.starts]
+        self.n_dets = n_dets
+
+    def first_max(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per detection: the highest value (0 if none is positive) and the pair
+        index of its first occurrence (-1 if none). values: (P,) >= 0."""
+        best = np.zeros(self.n_dets)
+        arg = np.full(self.n_dets, -1, dtype=np.int64)
+        if len(self.starts) == 0:
+            return best, arg
+        seg_max = np.maximum.reduceat(values, self.starts)
+        hit = np.flatnonzero(values == np.repeat(seg_max, self.lengths))
+        # Every segment holds its maximum, so its first hit is the first hit at
+        # or after its start.
+        first_hit = hit[np.searchsorted(hit, self.starts)]
+        positive = seg_max > 0
+        best[self.det] = seg_max
+        arg[self.det[positive]] = first_hit[positive]
         return best, arg
-    d, v = det[chosen], iou[chosen]
-    new = np.ones(len(d), dtype=bool)
-    new[1:] = d[1:] != d[:-1]
-    starts = np.flatnonzero(new)
-    seg_max = np.maximum.reduceat(v, starts)
-    hit = v == np.repeat(seg_max, np.diff(np.r_[starts, len(d)]))
-    # The first hit of each segment: hits are in pair order, segments are runs.
-    hit_idx = np.flatnonzero(hit)
-    first_hit = hit_idx[np.searchsorted(hit_idx, starts)]
-    best[d[starts]] = seg_max
-    arg[d[starts]] = chosen[first_hit]
-    return best, arg
 
 
 def label_errors(
@@ -84,10 +90,11 @@ def label_errors(
     iou, same = pairs.iou[open_pair], same_class[open_pair]
     used = gt_match[box] >= 0
 
-    m_loc, a_loc = _first_max(same, det, iou, n_dets)
-    m_cls, a_cls = _first_max(~same, det, iou, n_dets)
-    m_dup, a_dup = _first_max(same & used, det, iou, n_dets)
-    m_all, a_all = _first_max(np.ones(len(det), dtype=bool), det, iou, n_dets)
+    segments = _Segments(det, n_dets)
+    m_loc, a_loc = segments.first_max(np.where(same, iou, 0.0))
+    m_cls, a_cls = segments.first_max(np.where(same, 0.0, iou))
+    m_dup, a_dup = segments.first_max(np.where(same & used, iou, 0.0))
+    m_all, a_all = segments.first_max(iou)
     first_box = gt_start[det_img]
 
     def gt_of(arg: np.ndarray) -> np.ndarray:

@@ -38,11 +38,13 @@ class Pairs:
 
 def canonical_order(
     img: np.ndarray, score: np.ndarray, n_images: int, max_dets: int
-) -> np.ndarray:
-    """Positions of the detections kept, in canonical order; shape (D',) int64."""
-    codes = score_codes(score)
-    order = sort_by_keys([(img, n_images), codes])
-    return order[rank_in_image(img[order]) < max_dets]
+) -> tuple[np.ndarray, tuple[np.ndarray, int]]:
+    """Positions of the detections kept, in canonical order ((D',) int64), and the
+    score_codes() of the kept detections."""
+    codes, n_codes = score_codes(score)
+    order = sort_by_keys([(img, n_images), (codes, n_codes)])
+    keep = order[rank_in_image(img[order]) < max_dets]
+    return keep, (codes[keep], n_codes)
 
 
 def rank_in_image(img_sorted: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ap import ClassAP, mean_ap, score_codes
+from .ap import ClassAP, mean_ap
 from .errors import ERROR_TYPES, MISS, SPECIAL_TYPES, Labels, label_errors
 from .inputs import (
     GroundTruth,
@@ -57,7 +57,7 @@ def evaluate(
     truth = gt if isinstance(gt, GroundTruth) else parse_ground_truth(gt, gt_name)
     dets = parse_detections(detections, truth, detections_name, lenient)
 
-    keep = canonical_order(dets.img, dets.score, len(truth.image_ids), max_dets)
+    keep, codes = canonical_order(dets.img, dets.score, len(truth.image_ids), max_dets)
     img, cls, box = dets.img[keep], dets.cls[keep], dets.box[keep]
     score, index = dets.score[keep], dets.index[keep]
     n_dets, n_gt_boxes = len(img), len(truth.gt_img)
@@ -75,7 +75,6 @@ def evaluate(
     thresholds = sorted(set(COCO_THRESHOLDS) | {pos_thresh})
     matcher = Matcher(pairs, same_class, rank_in_image(img), thresholds[0])
     n_gt = np.bincount(truth.gt_cls, minlength=n_classes)
-    codes = score_codes(score)
     ranking = ClassAP(cls, codes, n_classes)
     ap_at = {}
     for thresh in thresholds:
