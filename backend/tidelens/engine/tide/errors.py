@@ -94,7 +94,14 @@ def label_errors(
     m_loc, a_loc = segments.first_max(np.where(same, iou, 0.0))
     m_cls, a_cls = segments.first_max(np.where(same, 0.0, iou))
     m_dup, a_dup = segments.first_max(np.where(same & used, iou, 0.0))
-    m_all, a_all = segments.first_max(iou)
+    # The best box overall is the better of the best same-class and the best
+    # other-class box, the earlier one on a tie.
+    m_all = np.maximum(m_loc, m_cls)
+    a_all = np.where(
+        m_loc > m_cls,
+        a_loc,
+        np.where(m_cls > m_loc, a_cls, np.minimum(a_loc, a_cls)),
+    )
     first_box = gt_start[det_img]
 
     def gt_of(arg: np.ndarray) -> np.ndarray:

@@ -149,40 +149,45 @@ def _error_table(
     """Rows in tidecv's order: by image, detections by rank, then misses."""
     det = np.flatnonzero(labels.det_type >= 0)
     miss = np.flatnonzero(labels.missed)
-    n_det = len(det)
-    row_img = np.concatenate([img[det], truth.gt_img[miss]])
-    order = np.lexsort(
-        (np.r_[det, miss], np.r_[np.zeros(n_det), np.ones(len(miss))], row_img)
-    )
-    gt_row = np.concatenate([labels.det_gt[det], miss])
-    has_gt = gt_row >= 0
-    gt_safe = np.where(has_gt, gt_row, 0)
-    n_miss = len(miss)
-    nan4 = np.full((n_miss, 4), np.nan)
-    has_box = len(truth.gt_id) > 0
+    n_det, n_miss = len(det), len(miss)
+    n = n_det + n_miss
+    # Both lists are sorted by image already; merge them, misses after detections.
+    miss_at = np.searchsorted(img[det], truth.gt_img[miss], side="right")
+    miss_at += np.arange(n_miss)
+    is_det = np.ones(n, dtype=bool)
+    is_det[miss_at] = False
+    det_at = np.flatnonzero(is_det)
 
-    def col(values: np.ndarray) -> np.ndarray:
-        return values[order]
+    def column(det_values, miss_values, dtype, shape=()) -> np.ndarray:
+        out = np.empty((n, *shape), dtype=dtype)
+        out[det_at] = det_values
+        out[miss_at] = miss_values
+        return out
 
+    det_gt = labels.det_gt[det]
+    has_gt = column(det_gt >= 0, True, bool)
+    gt_row = column(np.maximum(det_gt, 0), miss, np.int64)
+    if len(truth.gt_id) == 0:
+        gt_row[:] = 0
+        gt_id = np.full(n, -1, dtype=np.int64)
+        gt_bbox = np.full((n, 4), np.nan)
+        gt_category_id = np.full(n, -1, dtype=np.int64)
+    else:
+        gt_id = truth.gt_id[gt_row]
+        gt_bbox = truth.gt_box[gt_row]
+        gt_bbox[~has_gt] = np.nan
+        gt_category_id = truth.category_ids[truth.gt_cls[gt_row]]
     return ErrorTable(
-        type=col(np.r_[labels.det_type[det], np.full(n_miss, MISS, np.int8)]),
-        image_id=col(truth.image_ids[row_img]),
-        has_pred=col(np.r_[np.ones(n_det, bool), np.zeros(n_miss, bool)]),
-        pred_index=col(np.r_[index[det], np.full(n_miss, -1)]),
-        pred_bbox=col(np.concatenate([box[det], nan4])),
-        pred_category_id=col(np.r_[truth.category_ids[cls[det]], np.full(n_miss, -1)]),
-        score=col(np.r_[score[det], np.full(n_miss, np.nan)]),
-        has_gt=col(has_gt),
-        gt_id=col(truth.gt_id[gt_safe] if has_box else np.full(len(gt_row), -1)),
-        gt_bbox=col(
-            np.where(has_gt[:, None], truth.gt_box[gt_safe], np.nan)
-            if has_box
-            else np.full((len(gt_row), 4), np.nan)
-        ),
-        gt_category_id=col(
-            truth.category_ids[truth.gt_cls[gt_safe]]
-            if has_box
-            else np.full(len(gt_row), -1)
-        ),
-        iou=col(np.r_[labels.det_iou[det], np.full(n_miss, np.nan)]),
+        type=column(labels.det_type[det], MISS, np.int8),
+        image_id=truth.image_ids[column(img[det], truth.gt_img[miss], np.int64)],
+        has_pred=is_det,
+        pred_index=column(index[det], -1, np.int64),
+        pred_bbox=column(box[det], np.nan, np.float64, (4,)),
+        pred_category_id=column(truth.category_ids[cls[det]], -1, np.int64),
+        score=column(score[det], np.nan, np.float64),
+        has_gt=has_gt,
+        gt_id=gt_id,
+        gt_bbox=gt_bbox,
+        gt_category_id=gt_category_id,
+        iou=column(labels.det_iou[det], np.nan, np.float64),
     )
