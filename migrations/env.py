@@ -4,7 +4,6 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import pool
-
 from tidelens.store.db import make_engine
 from tidelens.store.models import Base
 
