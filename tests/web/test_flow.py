@@ -18,7 +18,19 @@ HEATMAP_TIMEOUT_MS = 5 * 60_000
 
 
 def query(page: Page) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+    return query_of(page.url)
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def wait_params(page: Page, **expected: str) -> None:
+    """Waits until the address holds these search params (navigation is async)."""
+    page.wait_for_url(
+        lambda url: all(query_of(url).get(k) == v for k, v in expected.items()),
+        timeout=10_000,
+    )
 
 
 def watch_console(page: Page) -> list[str]:
@@ -83,9 +95,9 @@ def test_upload_analyse_and_browse_six_steps(
     expect(page).to_have_url(re.compile(rf"epoch={EPOCHS}"))
     page.get_by_role("button", name="Lines").click()
     page.get_by_role("button", name="dAP").click()
-    assert query(page)["chart"] == "lines" and query(page)["metric"] == "dap"
+    wait_params(page, chart="lines", metric="dap")
     page.locator(".recharts-legend-item", has_text="Duplicate").click()
-    assert query(page)["hidden"] == "Dupe"
+    wait_params(page, hidden="Dupe")
     page.get_by_role("button", name="Counts").click()
     page.get_by_role("button", name="Stacked area").click()
     # Clicking over the first epoch of the chart selects it.
@@ -102,7 +114,7 @@ def test_upload_analyse_and_browse_six_steps(
     chosen = max(counts, key=counts.get)
     assert counts[chosen] > 0, f"no errors at epoch 1: {counts}"
     page.locator(f"[data-type={chosen}]").click()
-    assert query(page)["type"] == chosen
+    wait_params(page, type=chosen)
     shots(page, "3-type-selected")
 
     # Step 4: the grid lists that type's errors; hover shows the details.
@@ -124,7 +136,7 @@ def test_upload_analyse_and_browse_six_steps(
     expect(page.locator("button.target.sel")).to_have_count(1)
     page.get_by_role("button", name="Shared scale").click()
     page.get_by_label("opacity").fill("0.7")
-    assert query(page)["scale"] == "shared" and query(page)["opacity"] == "0.7"
+    wait_params(page, scale="shared", opacity="0.7")
     shots(page, "5-layers")
 
     # Step 6: every epoch reachable by keyboard; the strip shows one cell per epoch.

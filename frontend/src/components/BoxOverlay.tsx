@@ -25,7 +25,10 @@ export function BoxOverlay({ width, height, boxes }: { width: number; height: nu
             stroke={b.color} strokeWidth={b.emphasis ? stroke * 2 : stroke}
             strokeDasharray={b.dashed ? `${stroke * 3} ${stroke * 2}` : undefined} />
           {b.label && (
-            <text x={b.bbox[0] + stroke} y={Math.max(font, b.bbox[1] - stroke)} fontSize={font}
+            <text x={b.bbox[0] > width / 2 ? b.bbox[0] + b.bbox[2] - stroke : b.bbox[0] + stroke}
+              textAnchor={b.bbox[0] > width / 2 ? "end" : "start"}
+              y={b.bbox[1] > font * 1.2 ? b.bbox[1] - stroke : b.bbox[1] + b.bbox[3] + font}
+              fontSize={font}
               fill={b.color} stroke="#fff" strokeWidth={font / 6} paintOrder="stroke">{b.label}</text>
           )}
         </g>

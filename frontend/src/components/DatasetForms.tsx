@@ -12,6 +12,7 @@ export function DatasetUpload() {
   const [sent, setSent] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [inputKey, setInputKey] = useState(0);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -23,7 +24,7 @@ export function DatasetUpload() {
     try {
       const ds = await uploadWithProgress<Dataset>("/api/datasets", form, (s) => setSent(s)).promise;
       setDone(`Dataset “${ds.name}” created: ${ds.image_count} images.`);
-      setName(""); setFile(null);
+      setName(""); setFile(null); setInputKey((k) => k + 1);
       qc.invalidateQueries({ queryKey: ["datasets"] });
     } catch (err) {
       setError(messageOf(err));
@@ -36,7 +37,7 @@ export function DatasetUpload() {
     <form className="form" onSubmit={submit}>
       <h3>Upload a dataset (.zip)</h3>
       <label>Name <input value={name} onChange={(e) => setName(e.target.value)} placeholder="bccd-val" /></label>
-      <label>Zip file <input type="file" accept=".zip" data-testid="dataset-input"
+      <label>Zip file <input key={inputKey} type="file" accept=".zip" data-testid="dataset-input"
         onChange={(e) => setFile(e.target.files?.[0] ?? null)} /></label>
       <button className="primary" disabled={!file || sent !== null}>Upload dataset</button>
       {sent !== null && file && <progress max={file.size} value={sent} />}

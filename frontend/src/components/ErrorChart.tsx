@@ -33,9 +33,13 @@ export function ErrorChart({ epochs, metric, chart, hidden, selected, onSelect, 
           data={rows}
           margin={{ top: 20, right: 16, bottom: 4, left: 0 }}
           onClick={(state) => {
-            const label = (state as { activeLabel?: number | string } | null)?.activeLabel;
-            const e = label !== undefined ? nearestEpoch(Number(label), xs) : undefined;
-            if (e !== undefined) onSelect(e);
+            // Recharts reports the hovered point by label or by index, depending on
+            // how the pointer got there; either names the epoch.
+            const st = state as { activeLabel?: unknown; activeTooltipIndex?: unknown } | null;
+            const byIndex = rows[Number(st?.activeTooltipIndex)]?.epoch;
+            const label = st?.activeLabel ?? byIndex;
+            const e = label !== undefined && label !== null ? nearestEpoch(Number(label), xs) : undefined;
+            if (e !== undefined && Number.isFinite(e)) onSelect(e);
           }}
           style={{ cursor: "pointer" }}
         >

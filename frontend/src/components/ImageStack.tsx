@@ -26,5 +26,10 @@ export function ImageStack({ image, map, shared, opacity, boxes = [], children, 
 
 export function RangeNote({ item }: { item?: HeatmapItem }) {
   if (!item || item.status !== "ready" || item.min == null || item.max == null) return null;
-  return <span className="muted range">[{item.min.toPrecision(3)}, {item.max.toPrecision(3)}]</span>;
+  const flat = item.max <= item.min;
+  return (
+    <span className="muted range" title="raw min and max of this map">
+      [{item.min.toPrecision(3)}, {item.max.toPrecision(3)}]{flat && " flat: no signal"}
+    </span>
+  );
 }
