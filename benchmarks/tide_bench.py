@@ -225,8 +225,10 @@ def main() -> None:
             f"tidecv TIDERun + main + special errors: {theirs:.2f} s "
             f"(+ {build:.2f} s to build its Data objects, not counted)"
         )
+        median = sorted(times)[len(times) // 2]
         print(
-            f"speed-up: {theirs / ours:.1f}x "
+            f"speed-up: {theirs / ours:.1f}x with TideLens's best run, "
+            f"{theirs / median:.1f}x with its median run "
             f"({theirs / (ours + rows_seconds):.1f}x counting ErrorRow objects)"
         )
         same_counts = ref["counts"] == result.counts
