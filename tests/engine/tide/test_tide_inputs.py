@@ -170,3 +170,25 @@ def test_evaluations_do_not_share_state(small_set):
     again = evaluate(gt, dets)
     assert (gt, dets) == snapshot
     assert first.dap == again.dap and first.counts == again.counts
+
+
+@pytest.mark.parametrize("segmentation", ["missing", "empty"])
+def test_ground_truth_that_crashes_tidecv_loader_is_evaluated(
+    small_set, tmp_path, segmentation
+):
+    from tidecv import datasets
+
+    gt, dets = small_set
+    gt = copy.deepcopy(gt)
+    for ann in gt["annotations"]:
+        if segmentation == "missing":
+            ann.pop("segmentation", None)
+        else:
+            ann["segmentation"] = []
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    with pytest.raises((KeyError, IndexError)):
+        datasets.COCO(str(path))
+    det_path = tmp_path / "dets.json"
+    det_path.write_text(json.dumps(dets))
+    assert evaluate_files(path, det_path).counts == evaluate(*small_set).counts
