@@ -81,7 +81,7 @@ class Settings(BaseSettings):
             self.objects_dir = self.data_dir / "objects"
         if self.mode == "embedded":
             self.database_url = self.database_url or f"sqlite:///{self.db_path}"
-            self.broker_url = self.broker_url or "filesystem://"
+            self.broker_url = self.broker_url or "filesystem://localhost//"
             if self.result_backend is None:
                 self.result_backend = f"file://{self.queue_dir.resolve()}/results"
             return self

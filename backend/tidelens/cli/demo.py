@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -190,6 +191,17 @@ def run_demo(args: argparse.Namespace) -> int:
     checkpoints = data_dir / "demo-checkpoints"
     checkpoints.mkdir(exist_ok=True)
     token = _ensure_token(data_dir)
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((args.host, args.port))
+    except OSError:
+        print(
+            f"tidelens demo: {args.host}:{args.port} is already in use "
+            "(another TideLens?). Stop it or pass --port N.",
+            file=sys.stderr,
+        )
+        return 1
     env = {**os.environ, "TIDELENS_API_TOKEN": token}
     server = subprocess.Popen(
         [

@@ -54,16 +54,19 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
         proc.wait(5)
 
 
-def worker_command(settings, *, beat: bool, concurrency: int, pool: str) -> list[str]:
+def worker_command(
+    settings, *, beat: bool, concurrency: int, pool: str, loglevel: str = "INFO"
+) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
         "celery",
         "-A",
         "tidelens.jobs.worker",
+        "--quiet",
         "worker",
         "--loglevel",
-        "INFO",
+        loglevel,
         "--concurrency",
         str(concurrency),
         "--pool",
@@ -86,7 +89,15 @@ def start_worker_process(settings, env: dict | None = None) -> subprocess.Popen:
     child_env = {**os.environ, **(env or {})}
     child_env["TIDELENS_DATA_DIR"] = str(Path(settings.data_dir).resolve())
     return subprocess.Popen(
-        worker_command(settings, beat=True, concurrency=1, pool="solo"),
+        # The embedded worker shares the terminal with the server: without
+        # --verbose it only speaks up for warnings (no banner, no per-scan lines).
+        worker_command(
+            settings,
+            beat=True,
+            concurrency=1,
+            pool="solo",
+            loglevel="DEBUG" if log.isEnabledFor(logging.DEBUG) else "WARNING",
+        ),
         env=child_env,
     )
 

@@ -79,6 +79,10 @@ def alembic_config(url: str):
 
 def migrate(url: str) -> None:
     """Bring the schema to the newest migration (idempotent)."""
+    # Alembic narrates every plugin and step at INFO (from import on); the
+    # start-up log keeps only our own line unless debugging.
+    if not log.isEnabledFor(logging.DEBUG):
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
 
     log.info("db.migrate url=%s", url.split("@")[-1])
