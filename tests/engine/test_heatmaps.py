@@ -1,0 +1,173 @@
+"""Layer-wise heatmaps: architecture x method x target kind, and the known traps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
+
+from tidelens.engine.checkpoints import load_model, read_checkpoint
+from tidelens.engine.heatmaps import (
+    METHODS,
+    HeatmapError,
+    Target,
+    _EigenCAM,
+    _GradCAMPlusPlus,
+    compute_heatmaps,
+)
+from tidelens.engine.inference import run_inference
+from tidelens.engine.models import get_architecture, size_kwargs
+
+GRADIENT_METHODS = ("gradcam", "gradcampp", "layercam")
+
+
+def _loaded(path):
+    ckpt = read_checkpoint(path)
+    kwargs = size_kwargs(ckpt.architecture, ckpt.metadata.get("image_size"))
+    return get_architecture(ckpt.architecture), load_model(ckpt, None, ckpt.classes,
+                                                            **kwargs)
+
+
+@pytest.fixture(scope="module")
+def trained(frcnn_checkpoints, ssdlite_checkpoint, synthetic_val):
+    """Per architecture: (arch, model, image, prediction target, ground-truth target)."""
+    torch.set_num_threads(1)
+    out = {}
+    image = synthetic_val.images[0]
+    pixels = synthetic_val.read_image(image)
+    gt = next(a for a in synthetic_val.annotations if a.image_id == image.id)
+    for path in (frcnn_checkpoints[-1], ssdlite_checkpoint):
+        arch, model = _loaded(path)
+        detections = run_inference(model, synthetic_val, batch_size=8)
+        top = next(d for d in detections if d["image_id"] == image.id)
+        out[arch.name] = (
+            arch,
+            model,
+            pixels,
+            Target(tuple(top["bbox"]), top["category_id"], "prediction"),
+            Target(gt.bbox, gt.category_id, "ground_truth"),
+        )
+    return out
+
+
+def _class_index(dataset):
+    return {c.id: i + 1 for i, c in enumerate(dataset.categories)}
+
+
+@pytest.mark.parametrize("kind", ["prediction", "ground_truth"])
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    "arch_name", ["fasterrcnn_mobilenet_v3_large_320_fpn", "ssdlite320_mobilenet_v3_large"]
+)
+def test_matrix_on_trained_checkpoints(trained, synthetic_val, arch_name, method, kind):
+    arch, model, pixels, prediction, ground_truth = trained[arch_name]
+    target = prediction if kind == "prediction" else ground_truth
+    layers = list(reversed(arch.layers))  # deliberately not in forward order
+    maps = compute_heatmaps(model, arch, pixels, target, layers, method,
+                            _class_index(synthetic_val), scorecam_channels=4,
+                            scorecam_batch_size=4)
+
+    assert [m.layer for m in maps] == layers
+    areas = [m.values.size for m in maps]
+    assert areas == sorted(areas)  # deep (small) first, as requested
+    for m in maps:
+        assert m.values.dtype == np.float32 and m.values.ndim == 2
+        assert np.isfinite(m.values).all()
+        assert m.min == pytest.approx(float(m.values.min()))
+        assert m.max == pytest.approx(float(m.values.max()))
+        assert m.min >= 0.0
+    # A trained detector gives a signal on at least one layer for every method.
+    assert max(m.max for m in maps) > 0.0
+    _assert_no_hooks(model)
+
+
+def _assert_no_hooks(model):
+    for module in model.modules():
+        assert not module._forward_hooks
+        assert not module._backward_hooks
+
+
+def test_maps_are_cropped_to_the_unpadded_area(trained, synthetic_val):
+    arch, model, pixels, prediction, _ = trained["fasterrcnn_mobilenet_v3_large_320_fpn"]
+    maps = compute_heatmaps(model, arch, pixels, prediction, arch.layers, "eigencam",
+                            _class_index(synthetic_val))
+    # 160x120 resized to a 128 px short side -> 128x171, padded to 128x192.
+    height, width = pixels.shape[:2]
+    scale = 128 / min(height, width)
+    real_h, real_w = round(height * scale), round(width * scale)
+    first = maps[0].values  # backbone.body.3: stride 8 in MobileNetV3
+    stride = 128 / first.shape[0]
+    assert first.shape == (math.ceil(real_h / stride), math.ceil(real_w / stride))
+    assert first.shape[1] < 192 / stride
+
+
+def test_missed_box_with_no_evidence_gives_zero_maps_not_an_error(trained, synthetic_val):
+    arch, model, pixels, _, ground_truth = trained["ssdlite320_mobilenet_v3_large"]
+    corner = Target((0.0, 0.0, 2.0, 2.0), ground_truth.category_id, "ground_truth")
+    maps = compute_heatmaps(model, arch, pixels, corner, arch.layers, "gradcam",
+                            _class_index(synthetic_val))
+    assert all(m.max == 0.0 for m in maps)
+
+
+def test_thresholds_are_restored_and_errors_release_hooks(trained, synthetic_val):
+    arch, model, pixels, prediction, _ = trained["ssdlite320_mobilenet_v3_large"]
+    before = (model.score_thresh, model.detections_per_img)
+    with pytest.raises(HeatmapError, match="unknown layer"):
+        compute_heatmaps(model, arch, pixels, prediction, [arch.layers[0], "nope"],
+                         "gradcam", _class_index(synthetic_val))
+    with pytest.raises(HeatmapError, match="method"):
+        compute_heatmaps(model, arch, pixels, prediction, arch.layers, "magic",
+                         _class_index(synthetic_val))
+    with pytest.raises(HeatmapError, match="category"):
+        compute_heatmaps(model, arch, pixels, prediction, arch.layers, "gradcam", {})
+    compute_heatmaps(model, arch, pixels, prediction, arch.layers[:1], "gradcam",
+                     _class_index(synthetic_val))
+    assert (model.score_thresh, model.detections_per_img) == before
+    _assert_no_hooks(model)
+
+
+@pytest.mark.parametrize(
+    "arch_name", ["fasterrcnn_resnet50_fpn", "retinanet_resnet50_fpn", "fcos_resnet50_fpn",
+                  "fasterrcnn_mobilenet_v3_large_fpn"]
+)
+def test_large_architectures_run_on_small_images(arch_name):
+    """Random weights and a 96 px input: checks wiring, not map quality."""
+    torch.manual_seed(0)
+    arch = get_architecture(arch_name)
+    model = arch.build(3, **size_kwargs(arch_name, 96)).eval()
+    pixels = np.random.default_rng(0).integers(0, 255, (72, 96, 3), dtype=np.uint8)
+    target = Target((10.0, 10.0, 30.0, 30.0), 1, "ground_truth")
+    for method in ("gradcam", "eigencam"):
+        maps = compute_heatmaps(model, arch, pixels, target, arch.layers, method, {1: 1})
+        assert [m.layer for m in maps] == arch.layers
+        assert all(np.isfinite(m.values).all() for m in maps)
+    _assert_no_hooks(model)
+
+
+def test_gradcampp_keeps_tiny_gradients():
+    """Regression: the reference epsilon turned gradients of ~1e-6 into all zeros."""
+    rng = np.random.default_rng(0)
+    activations = rng.random((1, 8, 5, 5)).astype(np.float32)
+    grads = rng.normal(size=(1, 8, 5, 5)).astype(np.float32)
+    cam = _GradCAMPlusPlus.__new__(_GradCAMPlusPlus)
+    strong = cam.get_cam_weights(None, None, None, activations, grads)
+    weak = cam.get_cam_weights(None, None, None, activations, grads * 1e-6)
+    assert np.abs(strong).max() > 0
+    assert np.abs(weak).max() > 0
+    assert not np.allclose(weak, 0)
+    zero = cam.get_cam_weights(None, None, None, activations, grads * 0)
+    assert np.all(zero == 0)
+
+
+def test_eigencam_economy_svd_matches_the_full_projection():
+    rng = np.random.default_rng(0)
+    activations = rng.random((1, 6, 9, 7)).astype(np.float32)
+    cam = _EigenCAM.__new__(_EigenCAM)
+    ours = cam.get_cam_image(None, None, None, activations, None, False)
+    reference = get_2d_projection(activations)
+    assert ours.shape == reference.shape
+    # Same projection up to the arbitrary SVD sign.
+    assert np.allclose(np.abs(ours), np.abs(reference), atol=1e-4)
