@@ -57,7 +57,11 @@ export function ErrorChart({ epochs, metric, chart, hidden, selected, onSelect, 
               ? (metric === "count" && name !== "AP50" ? v : v.toFixed(2)) : String(v), name]}
             labelFormatter={(l) => `epoch ${l}`}
           />
-          <Legend itemSorter={null} onClick={(e) => { if (e.dataKey !== undefined) onToggle(String(e.dataKey)); }}
+          <Legend itemSorter={null}
+            onClick={(e, _i, ev) => {
+              ev?.stopPropagation?.(); // a legend click is not an epoch click
+              if (e.dataKey !== undefined) onToggle(String(e.dataKey));
+            }}
             wrapperStyle={{ cursor: "pointer" }}
             formatter={(value, entry) => {
               const off = hidden.includes(String(entry.dataKey));
