@@ -158,12 +158,13 @@ def test_upload_analyse_and_browse_six_steps(
 
     # A copied link opens the same view in a browser that has never seen the app.
     link = page.url
-    selected = page.locator("button.target.sel").get_attribute("data-key")
+    target = query(page)["target"]
+    expect(page.get_by_test_id("current-target")).to_have_text(target)
     fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
     other = fresh.new_page()
     other_problems = watch_console(other)
     other.goto(link)
-    expect(other.locator("button.target.sel")).to_have_attribute("data-key", selected)
+    expect(other.get_by_test_id("current-target")).to_have_text(target)
     assert query(other) == query(page)
     shared = other.get_by_role("button", name="Shared scale")
     expect(shared).to_have_attribute("aria-pressed", "true")

@@ -24,12 +24,18 @@ export function ImageStack({ image, map, shared, opacity, boxes = [], children, 
   );
 }
 
+/** Raw map values span many magnitudes: exponent form when tiny or huge. */
+export function fmtRaw(v: number): string {
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(2) : v.toPrecision(3);
+}
+
 export function RangeNote({ item }: { item?: HeatmapItem }) {
   if (!item || item.status !== "ready" || item.min == null || item.max == null) return null;
   const flat = item.max <= item.min;
   return (
     <span className="muted range" title="raw min and max of this map">
-      [{item.min.toPrecision(3)}, {item.max.toPrecision(3)}]{flat && " flat: no signal"}
+      [{fmtRaw(item.min)}, {fmtRaw(item.max)}]{flat && " flat: no signal"}
     </span>
   );
 }

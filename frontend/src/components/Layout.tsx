@@ -1,4 +1,5 @@
 import { Link, Outlet, useNavigation } from "react-router";
+import { CopyLink } from "./CopyLink";
 import { TokenField } from "./TokenField";
 
 export function Layout() {
@@ -10,6 +11,7 @@ export function Layout() {
         <span className="muted">TIDE errors and heatmaps across checkpoints</span>
         {nav.state === "loading" && <span className="muted">loading…</span>}
         <span className="spacer" />
+        <CopyLink />
         <TokenField />
       </header>
       <main>

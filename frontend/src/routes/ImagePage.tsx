@@ -5,7 +5,7 @@ import { METHODS, type HeatmapItem, type Method } from "../api/types";
 import type { OverlayBox } from "../components/BoxOverlay";
 import { EpochSlider } from "../components/EpochSlider";
 import { GT_COLOR, PRED_COLOR } from "../components/ErrorGrid";
-import { ImageStack, RangeNote } from "../components/ImageStack";
+import { fmtRaw, ImageStack, RangeNote } from "../components/ImageStack";
 import { Empty, ErrorBox, Loading } from "../components/States";
 import { TargetList } from "../components/TargetList";
 import { Trajectory } from "../components/Trajectory";
@@ -169,6 +169,12 @@ export function ImagePage() {
               )}
             </section>
             <aside>
+              {targetInfo?.kind === "det" && targetInfo.epoch !== epoch && (
+                <p className="note">
+                  Target <code>{target}</code> is a prediction of epoch {targetInfo.epoch}; its box
+                  and class are followed at this epoch (yellow).
+                </p>
+              )}
               <TargetList entries={entries} selected={target}
                 onSelect={(key) => update({ target: key })} />
             </aside>
@@ -177,8 +183,8 @@ export function ImagePage() {
           <section>
             <div className="toolbar">
               <h3>Layers at epoch {epoch}, shallow → deep</h3>
-              <span className="muted">target <code>{target ?? "none"}</code>
-                {state.scale === "shared" && layerRange && <> · shared range [{layerRange.min.toPrecision(3)}, {layerRange.max.toPrecision(3)}]</>}
+              <span className="muted">target <code data-testid="current-target">{target ?? "none"}</code>
+                {state.scale === "shared" && layerRange && <> · shared range [{fmtRaw(layerRange.min)}, {fmtRaw(layerRange.max)}]</>}
               </span>
               <span className="spacer" />
               {allLayers.map((l) => (
