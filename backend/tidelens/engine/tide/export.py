@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import TextIO
 
-from .result import ErrorTable, TideResult
+from .result import ErrorTable, TideResult, paused_gc
 
 CSV_COLUMNS = (
     "type",
@@ -30,27 +29,27 @@ CSV_COLUMNS = (
 
 
 def _cells(table: ErrorTable):
-    for row in table.rows():
-        pred_box = row.pred_bbox or ("",) * 4
-        gt_box = row.gt_bbox or ("",) * 4
-        yield (
-            row.type,
-            row.image_id,
-            _blank(row.pred_index),
-            *pred_box,
-            _blank(row.pred_category_id),
-            _blank(row.score),
-            _blank(row.gt_id),
-            *gt_box,
-            _blank(row.gt_category_id),
-            _blank(row.iou),
-        )
-
-
-def _blank(value: object) -> object:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return value
+    """CSV cells per row: boxes spread over four columns, "" where absent."""
+    blank = ("",) * 4
+    (types, image, pred, pred_box, pred_cls, score, gt, gt_box, gt_cls, iou) = (
+        table.columns(absent="")
+    )
+    pred_box = [box or blank for box in pred_box]
+    gt_box = [box or blank for box in gt_box]
+    for row in zip(
+        types,
+        image,
+        pred,
+        pred_box,
+        pred_cls,
+        score,
+        gt,
+        gt_box,
+        gt_cls,
+        iou,
+        strict=True,
+    ):
+        yield (*row[:3], *row[3], *row[4:7], *row[7], *row[8:])
 
 
 def write_errors_csv(result: TideResult, target: str | Path | TextIO) -> int:
@@ -61,5 +60,6 @@ def write_errors_csv(result: TideResult, target: str | Path | TextIO) -> int:
             return write_errors_csv(result, handle)
     writer = csv.writer(target)
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(_cells(result.table))
+    with paused_gc():
+        writer.writerows(_cells(result.table))
     return len(result.table)
