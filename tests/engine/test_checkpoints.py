@@ -7,7 +7,6 @@ import pickle
 
 import pytest
 import torch
-
 from tidelens.engine.checkpoints import CheckpointError, load_model, read_checkpoint
 from tidelens.engine.models import get_architecture
 
@@ -23,8 +22,16 @@ def state():
 @pytest.mark.parametrize("key", ["model", "state_dict", "model_state_dict"])
 def test_training_dict_with_metadata(tmp_path, state, key):
     path = tmp_path / "e.pt"
-    torch.save({key: state, "architecture": ARCH, "classes": CLASSES, "epoch": 3,
-                "optimizer": {"lr": 0.1}}, path)
+    torch.save(
+        {
+            key: state,
+            "architecture": ARCH,
+            "classes": CLASSES,
+            "epoch": 3,
+            "optimizer": {"lr": 0.1},
+        },
+        path,
+    )
     ckpt = read_checkpoint(path)
     assert (ckpt.architecture, ckpt.classes, ckpt.epoch) == (ARCH, CLASSES, 3)
     assert set(ckpt.state_dict) == set(state)

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from PIL import Image
-
 from tidelens.engine.datasets import DatasetError, load_dataset
 
 
@@ -20,7 +19,9 @@ def test_bccd_splits_and_zero_area_boxes_are_reported(bccd_root):
     assert [c.id for c in full.categories] == [1, 2, 3]
     assert {d.reason for d in full.dropped} == {"zero-area box"}
     assert len(full.dropped) == 2
-    assert all(d.file.endswith(".xml") and d.entry.startswith("object ") for d in full.dropped)
+    assert all(
+        d.file.endswith(".xml") and d.entry.startswith("object ") for d in full.dropped
+    )
     # Ids are stable across splits: a split is a subset of the whole.
     full_ids = {im.id: im for im in full.images}
     assert all(full_ids[im.id] == im for im in val.images)
@@ -69,8 +70,13 @@ def test_coco_clips_boxes_drops_outside_and_fills_optional_fields(tmp_path):
             {"id": 1, "image_id": 1, "category_id": 7, "bbox": [-10, 70, 30, 30]},
             {"id": 2, "image_id": 1, "category_id": 7, "bbox": [200, 10, 5, 5]},
             {"id": 3, "image_id": 1, "category_id": 7, "bbox": [5, 5, 0, 9]},
-            {"id": 4, "image_id": 1, "category_id": 7, "bbox": [1, 2, 3, 4],
-             "iscrowd": 1},
+            {
+                "id": 4,
+                "image_id": 1,
+                "category_id": 7,
+                "bbox": [1, 2, 3, 4],
+                "iscrowd": 1,
+            },
         ],
     )
     dataset = load_dataset(path)
@@ -87,14 +93,25 @@ def test_coco_clips_boxes_drops_outside_and_fills_optional_fields(tmp_path):
     [
         ({"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, 2, 3]}, "four numbers"),
         ({"id": 1, "image_id": 1, "bbox": [1, 2, 3, 4]}, "'category_id'"),
-        ({"id": 1, "image_id": 9, "category_id": 7, "bbox": [1, 2, 3, 4]}, "image_id 9"),
-        ({"id": 1, "image_id": 1, "category_id": 8, "bbox": [1, 2, 3, 4]}, "category_id 8"),
-        ({"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, "2", 3, 4]}, "four numbers"),
+        (
+            {"id": 1, "image_id": 9, "category_id": 7, "bbox": [1, 2, 3, 4]},
+            "image_id 9",
+        ),
+        (
+            {"id": 1, "image_id": 1, "category_id": 8, "bbox": [1, 2, 3, 4]},
+            "category_id 8",
+        ),
+        (
+            {"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, "2", 3, 4]},
+            "four numbers",
+        ),
     ],
 )
 def test_coco_malformed_entry_names_file_entry_and_reason(tmp_path, annotation, reason):
-    path = _write_coco(tmp_path, [{"id": 0, "image_id": 1, "category_id": 7,
-                                   "bbox": [1, 1, 2, 2]}, annotation])
+    path = _write_coco(
+        tmp_path,
+        [{"id": 0, "image_id": 1, "category_id": 7, "bbox": [1, 1, 2, 2]}, annotation],
+    )
     with pytest.raises(DatasetError) as err:
         load_dataset(path)
     assert "gt.json" in str(err.value)
@@ -133,8 +150,11 @@ def test_voc_without_size_reads_the_image_and_clips(tmp_path):
     ("xml", "reason"),
     [
         ("<annotation><object><name>b</name></object>", "malformed XML"),
-        ("<annotation><object><name>b</name><bndbox><xmin>1</xmin><ymin>1</ymin>"
-         "<xmax>q</xmax><ymax>5</ymax></bndbox></object></annotation>", "xmax"),
+        (
+            "<annotation><object><name>b</name><bndbox><xmin>1</xmin><ymin>1</ymin>"
+            "<xmax>q</xmax><ymax>5</ymax></bndbox></object></annotation>",
+            "xmax",
+        ),
         ("<annotation><object><bndbox/></object></annotation>", "<name>"),
     ],
 )
@@ -176,8 +196,11 @@ def _yolo(tmp_path, labels: str, names_file: tuple[str, str]):
 
 
 def test_yolo_with_classes_txt(tmp_path):
-    root = _yolo(tmp_path, "1 0.5 0.5 0.2 0.4\n0 0.99 0.5 0.1 0.1\n0 0.5 0.5 0 0.1\n",
-                 ("classes.txt", "car\nbus\n"))
+    root = _yolo(
+        tmp_path,
+        "1 0.5 0.5 0.2 0.4\n0 0.99 0.5 0.1 0.1\n0 0.5 0.5 0 0.1\n",
+        ("classes.txt", "car\nbus\n"),
+    )
     dataset = load_dataset(root)
     assert [(c.id, c.name) for c in dataset.categories] == [(1, "car"), (2, "bus")]
     first, second = dataset.annotations

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
-
 from tidelens.engine.checkpoints import load_model, read_checkpoint
 from tidelens.engine.heatmaps import (
     METHODS,
@@ -27,13 +26,14 @@ GRADIENT_METHODS = ("gradcam", "gradcampp", "layercam")
 def _loaded(path):
     ckpt = read_checkpoint(path)
     kwargs = size_kwargs(ckpt.architecture, ckpt.metadata.get("image_size"))
-    return get_architecture(ckpt.architecture), load_model(ckpt, None, ckpt.classes,
-                                                            **kwargs)
+    return get_architecture(ckpt.architecture), load_model(
+        ckpt, None, ckpt.classes, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
 def trained(frcnn_checkpoints, ssdlite_checkpoint, synthetic_val):
-    """Per architecture: (arch, model, image, prediction target, ground-truth target)."""
+    """Per architecture: (arch, model, image, prediction and ground-truth targets)."""
     torch.set_num_threads(1)
     out = {}
     image = synthetic_val.images[0]
@@ -60,15 +60,24 @@ def _class_index(dataset):
 @pytest.mark.parametrize("kind", ["prediction", "ground_truth"])
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(
-    "arch_name", ["fasterrcnn_mobilenet_v3_large_320_fpn", "ssdlite320_mobilenet_v3_large"]
+    "arch_name",
+    ["fasterrcnn_mobilenet_v3_large_320_fpn", "ssdlite320_mobilenet_v3_large"],
 )
 def test_matrix_on_trained_checkpoints(trained, synthetic_val, arch_name, method, kind):
     arch, model, pixels, prediction, ground_truth = trained[arch_name]
     target = prediction if kind == "prediction" else ground_truth
     layers = list(reversed(arch.layers))  # deliberately not in forward order
-    maps = compute_heatmaps(model, arch, pixels, target, layers, method,
-                            _class_index(synthetic_val), scorecam_channels=4,
-                            scorecam_batch_size=4)
+    maps = compute_heatmaps(
+        model,
+        arch,
+        pixels,
+        target,
+        layers,
+        method,
+        _class_index(synthetic_val),
+        scorecam_channels=4,
+        scorecam_batch_size=4,
+    )
 
     assert [m.layer for m in maps] == layers
     areas = [m.values.size for m in maps]
@@ -91,9 +100,18 @@ def _assert_no_hooks(model):
 
 
 def test_maps_are_cropped_to_the_unpadded_area(trained, synthetic_val):
-    arch, model, pixels, prediction, _ = trained["fasterrcnn_mobilenet_v3_large_320_fpn"]
-    maps = compute_heatmaps(model, arch, pixels, prediction, arch.layers, "eigencam",
-                            _class_index(synthetic_val))
+    arch, model, pixels, prediction, _ = trained[
+        "fasterrcnn_mobilenet_v3_large_320_fpn"
+    ]
+    maps = compute_heatmaps(
+        model,
+        arch,
+        pixels,
+        prediction,
+        arch.layers,
+        "eigencam",
+        _class_index(synthetic_val),
+    )
     # 160x120 resized to a 128 px short side -> 128x171, padded to 128x192.
     height, width = pixels.shape[:2]
     scale = 128 / min(height, width)
@@ -104,11 +122,14 @@ def test_maps_are_cropped_to_the_unpadded_area(trained, synthetic_val):
     assert first.shape[1] < 192 / stride
 
 
-def test_missed_box_with_no_evidence_gives_zero_maps_not_an_error(trained, synthetic_val):
+def test_missed_box_with_no_evidence_gives_zero_maps_not_an_error(
+    trained, synthetic_val
+):
     arch, model, pixels, _, ground_truth = trained["ssdlite320_mobilenet_v3_large"]
     corner = Target((0.0, 0.0, 2.0, 2.0), ground_truth.category_id, "ground_truth")
-    maps = compute_heatmaps(model, arch, pixels, corner, arch.layers, "gradcam",
-                            _class_index(synthetic_val))
+    maps = compute_heatmaps(
+        model, arch, pixels, corner, arch.layers, "gradcam", _class_index(synthetic_val)
+    )
     assert all(m.max == 0.0 for m in maps)
 
 
@@ -116,22 +137,48 @@ def test_thresholds_are_restored_and_errors_release_hooks(trained, synthetic_val
     arch, model, pixels, prediction, _ = trained["ssdlite320_mobilenet_v3_large"]
     before = (model.score_thresh, model.detections_per_img)
     with pytest.raises(HeatmapError, match="unknown layer"):
-        compute_heatmaps(model, arch, pixels, prediction, [arch.layers[0], "nope"],
-                         "gradcam", _class_index(synthetic_val))
+        compute_heatmaps(
+            model,
+            arch,
+            pixels,
+            prediction,
+            [arch.layers[0], "nope"],
+            "gradcam",
+            _class_index(synthetic_val),
+        )
     with pytest.raises(HeatmapError, match="method"):
-        compute_heatmaps(model, arch, pixels, prediction, arch.layers, "magic",
-                         _class_index(synthetic_val))
+        compute_heatmaps(
+            model,
+            arch,
+            pixels,
+            prediction,
+            arch.layers,
+            "magic",
+            _class_index(synthetic_val),
+        )
     with pytest.raises(HeatmapError, match="category"):
         compute_heatmaps(model, arch, pixels, prediction, arch.layers, "gradcam", {})
-    compute_heatmaps(model, arch, pixels, prediction, arch.layers[:1], "gradcam",
-                     _class_index(synthetic_val))
+    compute_heatmaps(
+        model,
+        arch,
+        pixels,
+        prediction,
+        arch.layers[:1],
+        "gradcam",
+        _class_index(synthetic_val),
+    )
     assert (model.score_thresh, model.detections_per_img) == before
     _assert_no_hooks(model)
 
 
 @pytest.mark.parametrize(
-    "arch_name", ["fasterrcnn_resnet50_fpn", "retinanet_resnet50_fpn", "fcos_resnet50_fpn",
-                  "fasterrcnn_mobilenet_v3_large_fpn"]
+    "arch_name",
+    [
+        "fasterrcnn_resnet50_fpn",
+        "retinanet_resnet50_fpn",
+        "fcos_resnet50_fpn",
+        "fasterrcnn_mobilenet_v3_large_fpn",
+    ],
 )
 def test_large_architectures_run_on_small_images(arch_name):
     """Random weights and a 96 px input: checks wiring, not map quality."""
@@ -141,7 +188,9 @@ def test_large_architectures_run_on_small_images(arch_name):
     pixels = np.random.default_rng(0).integers(0, 255, (72, 96, 3), dtype=np.uint8)
     target = Target((10.0, 10.0, 30.0, 30.0), 1, "ground_truth")
     for method in ("gradcam", "eigencam"):
-        maps = compute_heatmaps(model, arch, pixels, target, arch.layers, method, {1: 1})
+        maps = compute_heatmaps(
+            model, arch, pixels, target, arch.layers, method, {1: 1}
+        )
         assert [m.layer for m in maps] == arch.layers
         assert all(np.isfinite(m.values).all() for m in maps)
     _assert_no_hooks(model)

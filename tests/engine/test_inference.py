@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from tidelens.engine.checkpoints import load_model, read_checkpoint
 from tidelens.engine.inference import InferenceCancelled, pick_device, run_inference
 from tidelens.engine.models import size_kwargs
@@ -18,14 +17,22 @@ def model_and_classes(frcnn_checkpoints):
     return load_model(ckpt, None, ckpt.classes, **kwargs), ckpt.classes
 
 
-def test_results_are_coco_sorted_capped_and_deterministic(model_and_classes,
-                                                          synthetic_val):
+def test_results_are_coco_sorted_capped_and_deterministic(
+    model_and_classes, synthetic_val
+):
     model, classes = model_and_classes
     calls = []
-    first = run_inference(model, synthetic_val, batch_size=4, classes=classes,
-                          max_detections=7, progress=lambda d, t: calls.append((d, t)))
-    again = run_inference(model, synthetic_val, batch_size=3, classes=classes,
-                          max_detections=7)
+    first = run_inference(
+        model,
+        synthetic_val,
+        batch_size=4,
+        classes=classes,
+        max_detections=7,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    again = run_inference(
+        model, synthetic_val, batch_size=3, classes=classes, max_detections=7
+    )
     assert first == again
     n = len(synthetic_val.images)
     assert calls[-1] == (n, n) and len(calls) == -(-n // 4)
@@ -61,9 +68,14 @@ def test_should_stop_cancels_between_batches(model_and_classes, synthetic_val):
     model, classes = model_and_classes
     seen = []
     with pytest.raises(InferenceCancelled, match="after 2 of"):
-        run_inference(model, synthetic_val, batch_size=2, classes=classes,
-                      progress=lambda d, t: seen.append(d),
-                      should_stop=lambda: len(seen) >= 1)
+        run_inference(
+            model,
+            synthetic_val,
+            batch_size=2,
+            classes=classes,
+            progress=lambda d, t: seen.append(d),
+            should_stop=lambda: len(seen) >= 1,
+        )
 
 
 def test_device_choice():

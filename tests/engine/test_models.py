@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from tidelens.engine import models
 from tidelens.engine.models import (
     Architecture,
@@ -55,7 +54,9 @@ def test_builds_without_download_and_layers_go_shallow_to_deep(name, no_download
 
         return hook
 
-    hooks = [modules[layer].register_forward_hook(record(layer)) for layer in arch.layers]
+    hooks = [
+        modules[layer].register_forward_hook(record(layer)) for layer in arch.layers
+    ]
     with torch.no_grad():
         model([torch.rand(3, 96, 128)])
     for hook in hooks:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from tidelens.engine import training
 from tidelens.engine.checkpoints import load_model, read_checkpoint
 from tidelens.engine.datasets import load_dataset
@@ -33,9 +32,14 @@ def test_resume_continues_after_the_latest_epoch(tmp_path, synthetic_voc):
     arch = "ssdlite320_mobilenet_v3_large"
     training.train(arch, dataset, tmp_path, **kwargs)
     epochs = []
-    paths = training.train(arch, dataset, tmp_path, resume=True,
-                           on_checkpoint=lambda p, e: epochs.append(e),
-                           **{**kwargs, "epochs": 2})
+    paths = training.train(
+        arch,
+        dataset,
+        tmp_path,
+        resume=True,
+        on_checkpoint=lambda p, e: epochs.append(e),
+        **{**kwargs, "epochs": 2},
+    )
     assert epochs == [2]
     assert [p.name for p in paths] == ["epoch_001.pt", "epoch_002.pt"]
     assert read_checkpoint(paths[1]).epoch == 2

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from xml.parsers import expat
 
 from PIL import Image
@@ -59,6 +60,37 @@ def _image_size(path: Path, file: Path) -> tuple[int, int]:
         ) from exc
 
 
+def _relative_name(name: str, file: Path, entry: str) -> str:
+    """An image file name must stay inside the dataset folder."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not parts or name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+        raise DatasetError(
+            file, entry, f"image file name {name!r} must be a path inside the dataset"
+        )
+    return name
+
+
+def _image_extent(width, height, file: Path, entry: str) -> tuple[int, int] | None:
+    """Validated (width, height) in pixels, or None when the file omits one (the
+    image is then read for its size)."""
+    if width is None or height is None:
+        return None
+    ok = all(
+        isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and 0 < v < 2**31
+        for v in (width, height)
+    )
+    if not ok:
+        raise DatasetError(
+            file,
+            entry,
+            f"width/height ({width!r}, {height!r}) must be positive numbers",
+        )
+    return int(width), int(height)
+
+
 # ---------------------------------------------------------------- Pascal VOC
 
 
@@ -92,6 +124,7 @@ def load_voc(root: Path, split: str | None) -> Dataset:
     for file in xml_files:
         tree = parse_xml_safely(file.read_bytes(), file)
         filename = (tree.findtext("filename") or f"{file.stem}.jpg").strip()
+        filename = _relative_name(filename, file, "filename")
         objects = []
         for k, obj in enumerate(tree.findall("object")):
             entry = f"object {k}"
@@ -117,12 +150,13 @@ def load_voc(root: Path, split: str | None) -> Dataset:
             continue
         rel = f"JPEGImages/{filename}"
         try:
-            width = int(float(tree.findtext("size/width") or 0))
-            height = int(float(tree.findtext("size/height") or 0))
+            width = float(tree.findtext("size/width") or 0)
+            height = float(tree.findtext("size/height") or 0)
         except ValueError as exc:
             raise DatasetError(file, "size", "width/height is not a number") from exc
-        if width <= 0 or height <= 0:
+        if width <= 0 or height <= 0:  # VOC exports often write 0 for unknown
             width, height = _image_size(root / rel, file)
+        width, height = _image_extent(width, height, file, "size")
         images.append(ImageRecord(image_id, rel, width, height))
         for aid, (entry, name, (x1, y1, x2, y2), difficult) in zip(
             image_ann_ids, objects, strict=True
@@ -194,6 +228,8 @@ def load_coco(path: Path, split: str | None) -> Dataset:
         data = json.loads(file.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(file, None, f"not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise DatasetError(file, None, "JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise DatasetError(file, None, "top level is not an object")
     for key in ("images", "annotations", "categories"):
@@ -208,18 +244,22 @@ def load_coco(path: Path, split: str | None) -> Dataset:
     cat_ids = {c.id for c in categories}
     if len(cat_ids) != len(categories):
         raise DatasetError(file, "categories", "duplicate category ids")
+    if len({c.name for c in categories}) != len(categories):
+        # runs and checkpoints map classes by name
+        raise DatasetError(file, "categories", "duplicate category names")
 
     images = []
     for k, im in enumerate(data["images"]):
         entry = f"images[{k}]"
         iid = _require(im, "id", int, file, entry)
-        name = _require(im, "file_name", str, file, entry)
-        width, height = im.get("width"), im.get("height")
+        name = _relative_name(_require(im, "file_name", str, file, entry), file, entry)
+        extent = _image_extent(im.get("width"), im.get("height"), file, entry)
+        width, height = extent or (None, None)
         images.append((iid, name, width, height, entry))
     root = _coco_image_root(file, images[0][1] if images else None, split)
     records = []
     for iid, name, width, height, _entry in images:
-        if not isinstance(width, int | float) or not isinstance(height, int | float):
+        if width is None:
             width, height = _image_size(root / name, file)
         records.append(ImageRecord(iid, name, int(width), int(height)))
     by_id = {r.id: r for r in records}

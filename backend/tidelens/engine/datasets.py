@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,6 +138,8 @@ def clip_box(
 ) -> tuple[tuple[float, float, float, float] | None, str | None]:
     """Clip an xywh box to the image; return (box, None) or (None, drop reason)."""
     x, y, w, h = bbox
+    if not all(math.isfinite(v) for v in bbox):  # NaN would clip to the whole image
+        return None, "NaN or infinite coordinate"
     if w <= 0 or h <= 0:
         return None, "zero-area box"
     x1, y1 = max(0.0, x), max(0.0, y)
@@ -192,6 +195,9 @@ def load_dataset(
     from tidelens.engine import _dataset_formats as formats
 
     path = Path(path)
+    if split and (split in (".", "..") or any(c in split for c in "/\\\0")):
+        # split becomes part of file names; it must not lead out of the dataset
+        raise DatasetError(path, None, f"split {split!r} is not a plain name")
     fmt = format or detect_format(path)
     if fmt == "coco":
         dataset = formats.load_coco(path, split)
