@@ -11,7 +11,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from tidelens.api.deps import ObjectsDep, SessionDep, SettingsDep, WriteAuth
+from tidelens.api.deps import (
+    DB_INT_MAX,
+    DbInt,
+    ObjectsDep,
+    SessionDep,
+    SettingsDep,
+    WriteAuth,
+)
 from tidelens.api.errors import ERROR_RESPONSES, Invalid, NotFound
 from tidelens.api.uploads import extract_zip, read_form, require_file
 from tidelens.api.views import dataset_view, gt_view, image_view
@@ -130,7 +137,7 @@ def get_dataset_or_404(session, dataset_id: int):
 
 
 @router.get("/{dataset_id}")
-def get_dataset(dataset_id: int, session: SessionDep) -> dict:
+def get_dataset(dataset_id: DbInt, session: SessionDep) -> dict:
     return dataset_view(get_dataset_or_404(session, dataset_id))
 
 
@@ -138,7 +145,10 @@ def _decode_id_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if abs(after) > DB_INT_MAX:
+            raise ValueError(after)
+        return after
     except ValueError:
         raise Invalid(
             "cursor is not valid; start again without it", code="bad_cursor"
@@ -147,7 +157,7 @@ def _decode_id_cursor(cursor: str | None) -> int | None:
 
 @router.get("/{dataset_id}/images")
 def list_images(
-    dataset_id: int,
+    dataset_id: DbInt,
     session: SessionDep,
     objects: ObjectsDep,
     cursor: str | None = None,

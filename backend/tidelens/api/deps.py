@@ -6,6 +6,7 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
+from annotated_types import Interval
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,11 @@ def require_token(request: Request) -> None:
     if not hmac.compare_digest(token.strip().encode(), expected.encode()):
         raise Forbidden("the API token is not valid for this server")
 
+
+# Ids and epochs are INTEGER columns (32-bit on Postgres); a larger number in a
+# URL, form or body is refused as a validation error instead of reaching SQL.
+DB_INT_MAX = 2**31 - 1
+DbInt = Annotated[int, Interval(ge=-DB_INT_MAX - 1, le=DB_INT_MAX)]
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -123,11 +123,16 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404:
             message = "no such endpoint or resource"
+        elif exc.status_code == 405:
+            message = (
+                f"{request.method} is not allowed on {request.url.path}; "
+                "see /docs for what each endpoint accepts"
+            )
         return envelope(exc.status_code, code, message)
 
     @app.exception_handler(Exception)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from tidelens.api.deps import DispatcherDep, ObjectsDep, SessionDep
+from tidelens.api.deps import DB_INT_MAX, DbInt, DispatcherDep, ObjectsDep, SessionDep
 from tidelens.api.errors import ERROR_RESPONSES, Invalid, NotFound
 from tidelens.api.health import METHODS
 from tidelens.api.runs import get_run_or_404
@@ -22,9 +22,13 @@ def _csv(raw: str | None) -> list[str]:
     return [p.strip() for p in (raw or "").split(",") if p.strip()]
 
 
+def _is_db_int(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and int(raw) <= DB_INT_MAX
+
+
 def _check_target(session, run, image_id: int, target: str) -> None:
     kind, _, raw = target.partition(":")
-    if kind not in ("det", "gt") or not raw.isdigit():
+    if kind not in ("det", "gt") or not _is_db_int(raw):
         raise Invalid(
             "target must be det:<detection id> or gt:<annotation id>", code="bad_target"
         )
@@ -43,11 +47,11 @@ def _check_target(session, run, image_id: int, target: str) -> None:
 
 @router.get("/{run_id}/heatmaps")
 def heatmaps(
-    run_id: int,
+    run_id: DbInt,
     session: SessionDep,
     objects: ObjectsDep,
     dispatcher: DispatcherDep,
-    image_id: int,
+    image_id: DbInt,
     target: str,
     epochs: str | None = Query(None, description="comma-separated; default all"),
     layers: str | None = Query(None, description="comma-separated; default deepest"),
@@ -71,7 +75,7 @@ def heatmaps(
     checkpoints = run_repo.checkpoints(session, run_id)
     wanted = _csv(epochs)
     if wanted:
-        if not all(e.isdigit() for e in wanted):
+        if not all(_is_db_int(e) for e in wanted):
             raise Invalid("epochs must be comma-separated numbers", code="bad_epochs")
         numbers = {int(e) for e in wanted}
         checkpoints = [c for c in checkpoints if c.epoch in numbers]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from tidelens.api.deps import DispatcherDep, SessionDep, WriteAuth
+from tidelens.api.deps import DbInt, DispatcherDep, SessionDep, WriteAuth
 from tidelens.api.errors import ERROR_RESPONSES, Conflict, NotFound
 from tidelens.api.views import job_view
 from tidelens.store import jobs as job_repo
@@ -23,7 +23,7 @@ def get_job_or_404(session, job_id: int):
 @router.get("")
 def list_jobs(
     session: SessionDep,
-    run_id: int | None = None,
+    run_id: DbInt | None = None,
     state: str | None = Query(
         None, pattern="^(queued|running|succeeded|failed|cancelled)$"
     ),
@@ -34,12 +34,12 @@ def list_jobs(
 
 
 @router.get("/{job_id}")
-def get_job(job_id: int, session: SessionDep) -> dict:
+def get_job(job_id: DbInt, session: SessionDep) -> dict:
     return job_view(get_job_or_404(session, job_id))
 
 
 @router.post("/{job_id}/cancel", dependencies=WriteAuth)
-def cancel_job(job_id: int, session: SessionDep, dispatcher: DispatcherDep) -> dict:
+def cancel_job(job_id: DbInt, session: SessionDep, dispatcher: DispatcherDep) -> dict:
     """A queued job never starts; a running one stops at its next progress step
     and its partial results are discarded."""
     job = get_job_or_404(session, job_id)
@@ -58,7 +58,7 @@ def cancel_job(job_id: int, session: SessionDep, dispatcher: DispatcherDep) -> d
 
 
 @router.post("/{job_id}/retry", dependencies=WriteAuth)
-def retry_job(job_id: int, session: SessionDep, dispatcher: DispatcherDep) -> dict:
+def retry_job(job_id: DbInt, session: SessionDep, dispatcher: DispatcherDep) -> dict:
     job = get_job_or_404(session, job_id)
     if job.state not in ("failed", "cancelled"):
         raise Conflict(

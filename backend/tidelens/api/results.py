@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from tidelens.api.deps import ObjectsDep, SessionDep
+from tidelens.api.deps import DbInt, ObjectsDep, SessionDep
 from tidelens.api.errors import ERROR_RESPONSES, Invalid, NotFound
 from tidelens.api.runs import get_run_or_404
 from tidelens.api.views import detection_view, error_parts, gt_view, image_view
@@ -17,7 +17,7 @@ ERROR_TYPE_PATTERN = "^(" + "|".join(result_repo.ERROR_TYPES) + ")$"
 
 
 @router.get("/{run_id}/series")
-def series(run_id: int, session: SessionDep) -> dict:
+def series(run_id: DbInt, session: SessionDep) -> dict:
     """One entry per analysed epoch, by epoch; AP and dAP in AP points (0-100)."""
     get_run_or_404(session, run_id)
     return {
@@ -39,13 +39,13 @@ def series(run_id: int, session: SessionDep) -> dict:
 
 @router.get("/{run_id}/errors")
 def errors(
-    run_id: int,
+    run_id: DbInt,
     session: SessionDep,
     objects: ObjectsDep,
-    epoch: int | None = None,
+    epoch: DbInt | None = None,
     type: str | None = Query(None, pattern=ERROR_TYPE_PATTERN),
-    class_id: int | None = None,
-    image_id: int | None = None,
+    class_id: DbInt | None = None,
+    image_id: DbInt | None = None,
     cursor: str | None = None,
     limit: int = Query(48, ge=1, le=500),
 ) -> dict:
@@ -85,8 +85,8 @@ def errors(
 
 @router.get("/{run_id}/images/{image_id}")
 def image_story(
-    run_id: int,
-    image_id: int,
+    run_id: DbInt,
+    image_id: DbInt,
     session: SessionDep,
     objects: ObjectsDep,
     min_score: float = Query(0.0, ge=0.0, le=1.0),

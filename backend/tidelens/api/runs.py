@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from tidelens.api.deps import (
+    DB_INT_MAX,
+    DbInt,
     DispatcherDep,
     ObjectsDep,
     SessionDep,
@@ -34,7 +36,7 @@ MAX_RESULTS_BYTES = 512 * 1024**2
 
 class CreateRun(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    dataset_id: int
+    dataset_id: DbInt
     architecture: str
     classes: list[str] | None = None
 
@@ -88,13 +90,13 @@ def list_runs(session: SessionDep) -> list[dict]:
 
 
 @router.get("/{run_id}")
-def get_run(run_id: int, session: SessionDep) -> dict:
+def get_run(run_id: DbInt, session: SessionDep) -> dict:
     return _run_summary(session, get_run_or_404(session, run_id))
 
 
 @router.delete("/{run_id}", status_code=204, dependencies=WriteAuth)
 def delete_run(
-    run_id: int, session: SessionDep, objects: ObjectsDep, dispatcher: DispatcherDep
+    run_id: DbInt, session: SessionDep, objects: ObjectsDep, dispatcher: DispatcherDep
 ):
     run = get_run_or_404(session, run_id)
     checkpoints = run_repo.checkpoints(session, run.id)
@@ -124,14 +126,17 @@ def _epoch_field(form) -> int | None:
     raw = form.fields.get("epoch", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
-        raise Invalid("epoch must be a whole number >= 0", code="bad_epoch")
+    # isdigit() alone lets superscripts such as '²' through to int()
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > DB_INT_MAX:
+        raise Invalid(
+            f"epoch must be a whole number from 0 to {DB_INT_MAX}", code="bad_epoch"
+        )
     return int(raw)
 
 
 @router.post("/{run_id}/checkpoints", status_code=201, dependencies=WriteAuth)
 async def upload_checkpoint(
-    run_id: int,
+    run_id: DbInt,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -191,7 +196,7 @@ async def upload_checkpoint(
 
 
 @router.get("/{run_id}/checkpoints")
-def list_checkpoints(run_id: int, session: SessionDep) -> list[dict]:
+def list_checkpoints(run_id: DbInt, session: SessionDep) -> list[dict]:
     get_run_or_404(session, run_id)
     return [
         checkpoint_view(
@@ -206,7 +211,7 @@ def list_checkpoints(run_id: int, session: SessionDep) -> list[dict]:
 
 @router.post("/{run_id}/watch", status_code=201, dependencies=WriteAuth)
 def watch_folder(
-    run_id: int, body: WatchRequest, session: SessionDep, dispatcher: DispatcherDep
+    run_id: DbInt, body: WatchRequest, session: SessionDep, dispatcher: DispatcherDep
 ) -> dict:
     """Watch a server folder: each new complete ``*.pt``/``*.pth`` file becomes a
     checkpoint of this run and is analysed."""
@@ -226,14 +231,14 @@ def watch_folder(
 
 
 @router.get("/{run_id}/watch")
-def list_watched(run_id: int, session: SessionDep) -> list[dict]:
+def list_watched(run_id: DbInt, session: SessionDep) -> list[dict]:
     get_run_or_404(session, run_id)
     return [watch_view(w) for w in run_repo.watched_folders(session, run_id)]
 
 
 @router.post("/{run_id}/detections", status_code=201, dependencies=WriteAuth)
 async def import_detections(
-    run_id: int,
+    run_id: DbInt,
     request: Request,
     session: SessionDep,
     objects: ObjectsDep,
@@ -254,9 +259,11 @@ async def import_detections(
         dataset = dataset_repo.get(session, run.dataset_id)
         names = dataset_repo.category_names(dataset)
         class_ids = {cid for cid, n in names.items() if n in run.classes}
-        raw = upload.path.read_bytes()
         try:
-            parse_results(raw, images, class_ids)
+            # parsing a large file takes seconds: keep it off the event loop
+            await run_in_threadpool(
+                parse_results, upload.path.read_bytes(), images, class_ids
+            )
         except JobFailed as exc:
             raise Invalid(f"{upload.filename}: {exc}", code="bad_detections") from None
         if epoch is None:

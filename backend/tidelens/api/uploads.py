@@ -52,8 +52,10 @@ async def read_form(request: Request, tmp_dir: Path, max_bytes: int) -> Form:
         raise ApiError(
             "send the upload as multipart/form-data", code="not_multipart", status=415
         )
+    # The whole body may exceed the file limit by the other fields and part headers.
+    max_body = max_bytes + 64 * 1024
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_bytes + 64 * 1024:
+    if length and length.isdigit() and int(length) > max_body:
         raise TooLarge(
             f"upload is larger than the limit of {max_bytes} bytes",
             details={"limit": max_bytes},
@@ -113,6 +115,9 @@ async def read_form(request: Request, tmp_dir: Path, max_bytes: int) -> Form:
     def on_part_end():
         if state.get("out") is not None:
             state["out"].close()
+            replaced = form.files.get(state["name"])
+            if replaced is not None:  # a repeated field: the last one counts
+                replaced.path.unlink(missing_ok=True)
             form.files[state["name"]] = UploadedFile(
                 state["path"],
                 state["filename"],
@@ -136,12 +141,31 @@ async def read_form(request: Request, tmp_dir: Path, max_bytes: int) -> Form:
         },
     )
     ended = False
+    received = 0
     try:
         async for chunk in request.stream():
+            # Many parts, each under the file limit, must not add up to more
+            # (chunked bodies carry no Content-Length to check up front).
+            received += len(chunk)
+            if received > max_body:
+                error.append(
+                    TooLarge(
+                        f"upload is larger than the limit of {max_bytes} bytes",
+                        details={"limit": max_bytes},
+                    )
+                )
+                break
             parser.write(chunk)
             if error:
                 break
         parser.finalize()
+        if not error and state.get("out") is not None:
+            error.append(
+                Invalid(
+                    "the upload ended before the file was complete; send it again",
+                    code="bad_upload",
+                )
+            )
         ended = True
     except ApiError:
         raise

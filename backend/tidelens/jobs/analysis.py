@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from pathlib import Path
 
 from tidelens.jobs.context import engine_dataset, load_model_cached, pick_device
 from tidelens.jobs.heatmaps import compute_for_checkpoint
@@ -30,6 +32,13 @@ def _job_checkpoint(ctx: JobContext):
         return ckpt.id, ckpt.run_id, ckpt.epoch, ckpt.object_key, dict(job.params)
 
 
+def _checkpoint_name(ctx: JobContext, checkpoint_id: int, key: str) -> str:
+    """The name the user gave the file (stored files are named by checksum)."""
+    with ctx.session() as s:
+        ckpt = run_repo.get_checkpoint(s, checkpoint_id)
+        return (ckpt and ckpt.file_name) or Path(key).name
+
+
 def evaluate_and_store(ctx: JobContext, checkpoint_id: int, dataset, detections):
     """TIDE on ``detections`` (database ids) and one transaction of results."""
     from tidelens.engine.tide import evaluate
@@ -44,6 +53,8 @@ def evaluate_and_store(ctx: JobContext, checkpoint_id: int, dataset, detections)
 
 
 def analyze_job(ctx: JobContext) -> None:
+    from tidelens.engine.checkpoints import CheckpointError
+
     objects = make_object_store(ctx.settings)
     checkpoint_id, run_id, epoch, key, params = _job_checkpoint(ctx)
     if not key:
@@ -55,9 +66,15 @@ def analyze_job(ctx: JobContext) -> None:
             arch, classes = run.architecture, list(run.classes)
             dataset = engine_dataset(s, objects, run)
         device = pick_device(ctx.settings.device)
-        model = load_model_cached(
-            checkpoint_id, objects.local_path(key), arch, classes, device
-        )
+        try:
+            model = load_model_cached(
+                checkpoint_id, objects.local_path(key), arch, classes, device
+            )
+        except CheckpointError as exc:
+            name = _checkpoint_name(ctx, checkpoint_id, key)
+            raise JobFailed(
+                f"epoch {epoch}: " + str(exc).replace(Path(key).name, name)
+            ) from exc
 
     from tidelens.engine.inference import InferenceCancelled, run_inference
 
@@ -142,6 +159,15 @@ def import_job(ctx: JobContext) -> None:
     evaluate_and_store(ctx, checkpoint_id, dataset, detections)
 
 
+def _is_number(value) -> bool:
+    """A finite int or float; JSON NaN/Infinity and booleans are not numbers."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
 def parse_results(raw: bytes, images, category_ids: set[int]) -> list[dict]:
     """COCO results JSON -> detections with database image ids.
 
@@ -152,6 +178,8 @@ def parse_results(raw: bytes, images, category_ids: set[int]) -> list[dict]:
         entries = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise JobFailed(f"results file is not JSON: {exc}") from None
+    except RecursionError:
+        raise JobFailed("results file is not JSON: nested too deeply") from None
     if isinstance(entries, dict) and "annotations" in entries:
         entries = entries["annotations"]
     if not isinstance(entries, list):
@@ -172,7 +200,10 @@ def parse_results(raw: bytes, images, category_ids: set[int]) -> list[dict]:
         image_id = by_name.get(ref) if isinstance(ref, str) else by_source.get(ref)
         if image_id is None:
             raise JobFailed(f"{where}: image_id {ref!r} is not in the run's dataset")
-        if entry["category_id"] not in category_ids:
+        if (
+            isinstance(entry["category_id"], bool)
+            or entry["category_id"] not in category_ids
+        ):
             raise JobFailed(
                 f"{where}: category_id {entry['category_id']!r} is not one of the "
                 f"run's classes {sorted(category_ids)}"
@@ -181,11 +212,16 @@ def parse_results(raw: bytes, images, category_ids: set[int]) -> list[dict]:
         if (
             not isinstance(bbox, list)
             or len(bbox) != 4
-            or not all(isinstance(v, int | float) for v in bbox)
+            or not all(_is_number(v) for v in bbox)
+            or bbox[2] < 0
+            or bbox[3] < 0
         ):
-            raise JobFailed(f"{where}: bbox must be [x, y, w, h] numbers")
-        if not isinstance(entry["score"], int | float):
-            raise JobFailed(f"{where}: score must be a number")
+            raise JobFailed(
+                f"{where}: bbox must be [x, y, w, h], finite numbers with w, h >= 0;"
+                f" got {bbox!r}"
+            )
+        if not _is_number(entry["score"]):
+            raise JobFailed(f"{where}: score must be a finite number")
         out.append(
             {
                 "image_id": image_id,

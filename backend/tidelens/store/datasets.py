@@ -21,6 +21,28 @@ from tidelens.store.objects import ObjectStore
 log = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 256  # longest side, pixels: enough for a grid cell at 2x
+INTEGER_MAX = 2**31 - 1  # ids from annotation files go into INTEGER columns
+
+
+def _check_ids(loaded) -> None:
+    """Refuse ids the database cannot hold, naming the first one."""
+    for kind, ids in (
+        ("category", [c.id for c in loaded.categories]),
+        ("image", [im.id for im in loaded.images]),
+    ):
+        bad = next((i for i in ids if abs(i) > INTEGER_MAX), None)
+        if bad is not None:
+            raise ValueError(
+                f"{kind} id {bad} is too large (at most {INTEGER_MAX}); renumber them"
+            )
+
+
+def _relative(file: str, folder: Path) -> str:
+    """Dropped entries name files relative to the dataset, not server paths."""
+    try:
+        return Path(file).resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return Path(file).name
 
 
 def make_thumbnail(path: Path) -> bytes:
@@ -52,6 +74,7 @@ def import_dataset(
     from tidelens.engine.datasets import load_dataset
 
     loaded = load_dataset(folder, split=split, format=format)
+    _check_ids(loaded)
     row = Dataset(
         name=name,
         source=source,
@@ -60,7 +83,7 @@ def import_dataset(
         split=split,
         categories=[{"id": c.id, "name": c.name} for c in loaded.categories],
         dropped=[
-            {"file": d.file, "entry": d.entry, "reason": d.reason}
+            {"file": _relative(d.file, folder), "entry": d.entry, "reason": d.reason}
             for d in loaded.dropped
         ],
         image_count=len(loaded.images),
@@ -72,11 +95,21 @@ def import_dataset(
         by_image = loaded.annotations_by_image()
         for record in loaded.images:
             path = loaded.image_path(record)
+            if not path.is_file():
+                raise ValueError(
+                    f"image {record.file_name} named in the annotations is missing"
+                )
             key = f"{prefix}/images/{record.file_name}"
             content_type = mimetypes.guess_type(record.file_name)[0]
             objects.put_file(key, path, content_type)
             thumb_key = f"{prefix}/thumbnails/{record.file_name}.jpg"
-            objects.put_bytes(thumb_key, make_thumbnail(path), "image/jpeg")
+            try:
+                thumbnail = make_thumbnail(path)
+            except (OSError, ValueError) as exc:
+                raise ValueError(
+                    f"image {record.file_name} is not a readable image"
+                ) from exc
+            objects.put_bytes(thumb_key, thumbnail, "image/jpeg")
             image = Image(
                 dataset_id=row.id,
                 file_name=record.file_name,

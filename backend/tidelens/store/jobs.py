@@ -115,4 +115,5 @@ def reset_for_retry(session: Session, job: Job) -> None:
     job.total = 0
     job.started_at = None
     job.finished_at = None
+    job.timings = {}  # the last attempt's timings would read as this one's
     session.flush()

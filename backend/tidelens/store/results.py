@@ -124,8 +124,10 @@ def encode_cursor(image_id: int, row_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[int, int]:
     """Raise ValueError for anything that is not a cursor this module made."""
     raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-    image_id, row_id = raw.split(":")
-    return int(image_id), int(row_id)
+    image_id, row_id = (int(part) for part in raw.split(":"))
+    if max(abs(image_id), abs(row_id)) > 2**31 - 1:  # beyond any INTEGER id
+        raise ValueError(raw)
+    return image_id, row_id
 
 
 @dataclass
