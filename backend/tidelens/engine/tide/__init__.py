@@ -12,6 +12,7 @@ from .inputs import (
     GroundTruth,
     GroundTruthError,
     TideInputError,
+    load_ground_truth,
     load_json,
     parse_ground_truth,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "TideResult",
     "evaluate",
     "evaluate_files",
+    "load_ground_truth",
     "load_json",
     "parse_ground_truth",
     "write_errors_csv",

@@ -99,6 +99,11 @@ def load_json(path: str | Path, what: str) -> object:
         raise error(f"{path}: {what} file is not valid JSON: {exc}") from None
 
 
+def load_ground_truth(path: str | Path) -> GroundTruth:
+    """Read and validate a COCO ground-truth file once, for several evaluations."""
+    return parse_ground_truth(load_json(path, "ground truth"), str(path))
+
+
 def _lookup(sorted_ids: np.ndarray, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
     if len(sorted_ids) == 0:
         return np.full(len(ids), -1, dtype=np.int64)
