@@ -193,6 +193,7 @@ def load_dataset(
     ``annotations/*{split}*.json``; YOLO from ``images/{split}`` + ``labels/{split}``.
     """
     from tidelens.engine import _dataset_formats as formats
+    from tidelens.engine._voc_format import load_voc
 
     path = Path(path)
     if split and (split in (".", "..") or any(c in split for c in "/\\\0")):
@@ -202,7 +203,7 @@ def load_dataset(
     if fmt == "coco":
         dataset = formats.load_coco(path, split)
     elif fmt == "voc":
-        dataset = formats.load_voc(_voc_root(path), split)
+        dataset = load_voc(_voc_root(path), split)
     elif fmt == "yolo":
         dataset = formats.load_yolo(path, split)
     else:
