@@ -7,7 +7,7 @@ from tidelens.settings import SettingsError, load_settings
 def test_embedded_defaults_create_folders_and_secrets(tmp_path):
     s = load_settings(data_dir=tmp_path / "d")
     assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'tidelens.db'}"
-    assert s.broker_url == "filesystem://" and s.storage == "local"
+    assert s.broker_url == "filesystem://localhost//" and s.storage == "local"
     assert (tmp_path / "d" / "queue" / "messages").is_dir()
     token = (tmp_path / "d" / "api-token").read_text().strip()
     assert s.api_token == token and len(token) >= 32
