@@ -61,3 +61,12 @@ def test_empty_split_is_refused(synthetic_voc, tmp_path):
     dataset.images = []
     with pytest.raises(ValueError, match="no images"):
         training.train("ssdlite320_mobilenet_v3_large", dataset, tmp_path, epochs=1)
+
+
+def test_loaded_model_infers_at_the_trained_size(frcnn_checkpoints):
+    from tidelens.engine.checkpoints import load_model
+
+    model = load_model(
+        frcnn_checkpoints[0], None, read_checkpoint(frcnn_checkpoints[0]).classes
+    )
+    assert model.transform.min_size == (128,)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tidelens.engine.models import get_architecture
+from tidelens.engine.models import get_architecture, size_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,10 @@ def load_model(
     **build_kwargs,
 ) -> nn.Module:
     """Build ``architecture`` for ``classes`` (background added), load the weights and
-    return the model in eval mode on ``device`` (CPU by default)."""
+    return the model in eval mode on ``device`` (CPU by default).
+
+    Without ``build_kwargs`` the model resizes its input as it did in training when
+    the checkpoint records an ``image_size`` (see :func:`models.size_kwargs`)."""
     ckpt = (
         path_or_file
         if isinstance(path_or_file, CheckpointFile)
@@ -208,6 +211,8 @@ def load_model(
         arch = get_architecture(arch_name)
     except KeyError as exc:
         raise CheckpointError(str(exc.args[0])) from exc
+    if not build_kwargs:  # infer at the input size the checkpoint was trained at
+        build_kwargs = size_kwargs(arch.name, ckpt.metadata.get("image_size"))
     model = arch.build(len(classes) + 1, **build_kwargs)
     check_fit(model, ckpt.state_dict, f"{name} ({arch_name}, {len(classes)} classes)")
     model.load_state_dict(ckpt.state_dict)
