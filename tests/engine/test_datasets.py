@@ -233,3 +233,36 @@ def test_to_coco_round_trips(tmp_path, bccd_root):
     assert again.categories == dataset.categories
     assert again.annotations == dataset.annotations
     assert [im.id for im in again.images] == [im.id for im in dataset.images]
+
+
+def test_yolo_split_folders(tmp_path):
+    for split in ("train", "val"):
+        (tmp_path / "images" / split).mkdir(parents=True)
+        (tmp_path / "labels" / split).mkdir(parents=True)
+        Image.new("RGB", (10, 10)).save(tmp_path / "images" / split / f"{split}.jpg")
+        (tmp_path / "labels" / split / f"{split}.txt").write_text("0 0.5 0.5 0.5 0.5\n")
+    (tmp_path / "classes.txt").write_text("thing\n")
+    val = load_dataset(tmp_path, split="val")
+    assert [im.file_name for im in val.images] == ["images/val/val.jpg"]
+    assert val.image_path(val.images[0]).is_file()
+    assert val.annotations[0].bbox == pytest.approx((2.5, 2.5, 5.0, 5.0))
+
+
+def test_coco_folder_picks_the_split_file(tmp_path):
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "val2017").mkdir()
+    Image.new("RGB", (20, 10)).save(tmp_path / "val2017" / "v.jpg")
+    for split in ("train2017", "val2017"):
+        data = {
+            "images": [{"id": 1, "file_name": "v.jpg", "width": 20, "height": 10}],
+            "categories": [{"id": 1, "name": split}],
+            "annotations": [],
+        }
+        (tmp_path / "annotations" / f"instances_{split}.json").write_text(
+            json.dumps(data)
+        )
+    dataset = load_dataset(tmp_path, split="val")
+    assert dataset.categories[0].name == "val2017"
+    assert dataset.root == tmp_path / "val2017"
+    with pytest.raises(DatasetError, match="found 2"):
+        load_dataset(tmp_path)
