@@ -266,7 +266,9 @@ def compute_heatmaps(
     if not layers:
         raise HeatmapError("no layers requested")
     device = next(model.parameters()).device
-    image = torch.from_numpy(np.ascontiguousarray(image_rgb)).permute(2, 0, 1)
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+        raise HeatmapError(f"expected an (H, W, 3) RGB image, got {image_rgb.shape}")
+    image = torch.from_numpy(np.array(image_rgb, dtype=np.uint8)).permute(2, 0, 1)
     image = image.to(device, torch.float32) / 255.0
     x, y, w, h = target.bbox
     box = torch.tensor([x, y, x + w, y + h], dtype=torch.float32)
