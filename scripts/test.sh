@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 
 export TIDELENS_SHARED_DATA=${TIDELENS_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 export TIDELENS_TEST_POSTGRES=${TIDELENS_TEST_POSTGRES:-postgresql+psycopg2://postgres@127.0.0.1:5432/test}
-export TIDELENS_TEST_REDIS=${TIDELENS_TEST_REDIS:-redis://127.0.0.1:6379/15}
+export TIDELENS_TEST_REDIS=${TIDELENS_TEST_REDIS:-redis://127.0.0.1:6379}
+# Under this command every service and data set must be there: a skip fails.
+export TIDELENS_REQUIRE_SERVICES=1
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 ensure_services() {

@@ -7,7 +7,9 @@
   credentials, so signatures are checked; stopped at the end.
 - Data: a small Pascal VOC copy of BCCD images and a tiny trained checkpoint.
 
-Services that cannot be reached make their tests skip with the reason.
+Services that cannot be reached make their tests skip with the reason, except
+under `make test` (TIDELENS_REQUIRE_SERVICES=1), where every skip is a failure:
+the full suite must really have talked to each service.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+REQUIRE_SERVICES = os.environ.get("TIDELENS_REQUIRE_SERVICES") == "1"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TIDELENS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -340,3 +344,13 @@ def wait():
 @pytest.fixture(scope="session")
 def test_arch() -> str:
     return TEST_ARCH
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else ""
+        report.longrepr = f"skipped under TIDELENS_REQUIRE_SERVICES=1: {reason}"
