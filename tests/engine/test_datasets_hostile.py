@@ -82,3 +82,15 @@ def test_coco_image_size_must_be_positive_finite(tmp_path, width):
     )
     with pytest.raises(DatasetError, match="must be positive numbers"):
         load_dataset(_coco(tmp_path, text))
+
+
+@pytest.mark.parametrize("crowd", ['"no"', "2", "0.5", "null"])
+def test_coco_iscrowd_that_is_not_0_or_1_is_refused(tmp_path, crowd):
+    text = (
+        '{"images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8}], '
+        '"categories": [{"id": 1, "name": "cell"}], "annotations": [{"id": 1, '
+        '"image_id": 1, "category_id": 1, "bbox": [1, 1, 4, 4], '
+        f'"iscrowd": {crowd}}}]}}'
+    )
+    with pytest.raises(DatasetError, match="iscrowd must be 0 or 1"):
+        load_dataset(_coco(tmp_path, text))

@@ -168,9 +168,12 @@ def load_coco(path: Path, split: str | None) -> Dataset:
         if box is None:
             dropped.append(DroppedEntry(str(file), entry, reason))
             continue
-        annotations.append(
-            GroundTruthBox(aid, image_id, cid, box, bool(a.get("iscrowd", 0)))
-        )
+        crowd = a.get("iscrowd", 0)
+        # COCO writes 0 or 1; anything else (e.g. "no") would silently turn a
+        # box into an ignore region.
+        if crowd not in (0, 1) or isinstance(crowd, float):
+            raise DatasetError(file, entry, "iscrowd must be 0 or 1")
+        annotations.append(GroundTruthBox(aid, image_id, cid, box, bool(crowd)))
     return Dataset(root, categories, records, annotations, dropped)
 
 
