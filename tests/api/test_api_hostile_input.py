@@ -280,3 +280,9 @@ def test_dropped_entries_name_files_inside_the_dataset_not_server_paths(
 def test_wrong_method_message_says_what_to_do(client):
     error = _error(client.put("/api/datasets", headers=client.hdrs), 405)
     assert "PUT" in error["message"] and "/docs" in error["message"]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_write_to_an_unknown_api_path_is_404_not_405(client, method):
+    resp = getattr(client, method)("/api/no-such-thing", headers=client.hdrs)
+    _error(resp, 404)

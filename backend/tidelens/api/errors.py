@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -124,16 +125,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        status = exc.status_code
+        # Only the web app's GET fallback matched this path: it is no endpoint.
+        if status == 405 and not _is_api_path(request):
+            status = 404
+        code = _HTTP_CODES.get(status, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        if exc.status_code == 404:
+        if status == 404:
             message = "no such endpoint or resource"
-        elif exc.status_code == 405:
+        elif status == 405:
             message = (
                 f"{request.method} is not allowed on {request.url.path}; "
                 "see /docs for what each endpoint accepts"
             )
-        return envelope(exc.status_code, code, message)
+        return envelope(status, code, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
@@ -143,3 +148,14 @@ def install(app: FastAPI) -> None:
             "internal_error",
             "the server failed to handle this request; see its log",
         )
+
+
+def _is_api_path(request: Request) -> bool:
+    """Whether a route other than the web app's fallback (any method) has this path."""
+    for route in request.app.routes:
+        if getattr(route, "name", None) == "spa":
+            continue
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            return True
+    return False
