@@ -46,7 +46,9 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 
+@pytest.fixture
 def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -94,37 +96,20 @@ def tiny_checkpoint(small_voc, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ckpt")
     torch.manual_seed(0)
     dataset = load_dataset(small_voc, split="train")
-    try:
-        from tidelens.engine.training import train
-    except ImportError:
-        train = None
-    if train is not None:
-        paths = train(
-            TEST_ARCH,
-            dataset,
-            out,
-            epochs=1,
-            image_size=160,
-            batch_size=4,
-            seed=0,
-            warmup_steps=2,
-            num_threads=1,
-        )
-        return paths[-1]
-    from tidelens.engine.models import get_architecture
+    from tidelens.engine.training import train
 
-    model = get_architecture(TEST_ARCH).build(len(dataset.categories) + 1)
-    path = out / "epoch_001.pt"
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "architecture": TEST_ARCH,
-            "classes": dataset.class_names,
-            "epoch": 1,
-        },
-        path,
+    paths = train(
+        TEST_ARCH,
+        dataset,
+        out,
+        epochs=1,
+        image_size=160,
+        batch_size=4,
+        seed=0,
+        warmup_steps=2,
+        num_threads=1,
     )
-    return path
+    return paths[-1]
 
 
 # ---------------------------------------------------------------- services

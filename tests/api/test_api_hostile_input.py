@@ -20,28 +20,6 @@ def _error(resp, status, code=None):
     return error
 
 
-@pytest.fixture
-def dataset(client, small_voc):
-    resp = client.post(
-        "/api/datasets/register",
-        headers=client.hdrs,
-        json={"name": "bccd", "path": str(small_voc), "split": "val"},
-    )
-    assert resp.status_code == 201, resp.text
-    return resp.json()
-
-
-@pytest.fixture
-def run(client, dataset, test_arch):
-    resp = client.post(
-        "/api/runs",
-        headers=client.hdrs,
-        json={"name": "r", "dataset_id": dataset["id"], "architecture": test_arch},
-    )
-    assert resp.status_code == 201, resp.text
-    return resp.json()
-
-
 def test_ids_beyond_integer_columns_are_422_not_500(client, run):
     rid = run["id"]
     for path in (

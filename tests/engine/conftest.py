@@ -111,14 +111,6 @@ def ssdlite_checkpoint(synthetic_voc, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bccd_root() -> Path:
-    root = SHARED / "bccd" / "BCCD"
-    if not (root / "Annotations").is_dir():
-        pytest.skip(f"BCCD not found under {SHARED} (set TIDELENS_SHARED_DATA)")
-    return root
-
-
-@pytest.fixture(scope="session")
 def coco128_root() -> Path:
     root = SHARED / "coco128"
     if not (root / "annotations").is_dir():

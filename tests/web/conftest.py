@@ -8,7 +8,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,19 +28,8 @@ IMAGE_COUNT = 6
 EPOCHS = 2
 
 
-def shared_data() -> Path:
-    return Path(os.environ.get("TIDELENS_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def bccd_root() -> Path:
-    root = shared_data() / "bccd" / "BCCD"
-    if not (root / "Annotations").is_dir():
-        pytest.fail(f"BCCD not found at {root}; set TIDELENS_SHARED_DATA")
-    return root
-
-
-def val_ids(count: int) -> list[str]:
-    lines = (bccd_root() / "ImageSets" / "Main" / "val.txt").read_text().split()
+def val_ids(bccd_root: Path, count: int) -> list[str]:
+    lines = (bccd_root / "ImageSets" / "Main" / "val.txt").read_text().split()
     return lines[:count]
 
 
@@ -51,11 +39,11 @@ def architecture() -> str:
 
 
 @pytest.fixture(scope="session")
-def dataset_zip(tmp_path_factory) -> Path:
+def dataset_zip(bccd_root, tmp_path_factory) -> Path:
     """A Pascal VOC zip of the first BCCD validation images."""
-    root = bccd_root()
+    root = bccd_root
     path = tmp_path_factory.mktemp("dataset") / "bccd-mini.zip"
-    ids = val_ids(IMAGE_COUNT)
+    ids = val_ids(bccd_root, IMAGE_COUNT)
     with zipfile.ZipFile(path, "w") as zf:
         for name in ids:
             zf.write(root / "Annotations" / f"{name}.xml", f"Annotations/{name}.xml")
@@ -65,14 +53,14 @@ def dataset_zip(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoints(tmp_path_factory) -> list[Path]:
+def tiny_checkpoints(bccd_root, tmp_path_factory) -> list[Path]:
     """Checkpoints of a detector trained from scratch for EPOCHS epochs on the same
     few validation images, so that the analysis finds detections and errors."""
     from tidelens.engine.datasets import load_dataset
     from tidelens.engine.training import train
 
-    dataset = load_dataset(bccd_root(), split="val")
-    keep = {f"JPEGImages/{i}.jpg" for i in val_ids(IMAGE_COUNT)}
+    dataset = load_dataset(bccd_root, split="val")
+    keep = {f"JPEGImages/{i}.jpg" for i in val_ids(bccd_root, IMAGE_COUNT)}
     images = [im for im in dataset.images if im.file_name in keep]
     ids = {im.id for im in images}
     subset = dataclasses.replace(
@@ -94,20 +82,14 @@ def tiny_checkpoints(tmp_path_factory) -> list[Path]:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
-def server(tmp_path):
+def server(tmp_path, free_port):
     """`tidelens serve` on a fresh data folder and a free loopback port.
 
     Yields (base_url, api_token); stops the server (and its worker) afterwards."""
     if not (REPO / "backend" / "tidelens" / "web" / "index.html").is_file():
         pytest.fail("the web app is not built: run scripts/setup.sh first")
-    port = free_port()
+    port = free_port
     token = secrets.token_urlsafe(24)
     # No precomputed heatmaps: analysis stays quick and the image view exercises
     # the on-demand path (pending maps that fill in).

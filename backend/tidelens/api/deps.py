@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tidelens.api.errors import Forbidden, Unauthorized
 from tidelens.jobs.dispatch import Dispatcher
 from tidelens.settings import Settings
-from tidelens.store.db import session_factory
+from tidelens.store.db import session_scope
 from tidelens.store.objects import ObjectStore
 
 
@@ -30,15 +30,8 @@ def get_dispatcher(request: Request) -> Dispatcher:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    session = session_factory(request.app.state.settings.database_url)()
-    try:
+    with session_scope(request.app.state.settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def require_token(request: Request) -> None:
