@@ -212,6 +212,9 @@ def run_demo(args: argparse.Namespace) -> int:
         env=env,
     )  # fmt: skip
     trainer = None
+    # SIGTERM (a service manager, `kill`) stops the demo like Ctrl+C does, so
+    # the server, its worker and the trainer are never left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         api = ApiClient(f"http://{args.host}:{args.port}", token)
         api.wait_ready(server)
@@ -232,13 +235,17 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         for proc in (trainer, server):
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.terminate()
         for proc in (trainer, server):
             if proc is not None:
                 try:
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait(server: subprocess.Popen, trainer: subprocess.Popen | None) -> int:
