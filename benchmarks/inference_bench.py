@@ -9,8 +9,9 @@ detections. With ``--train`` it also trains one epoch from scratch on the first
 seconds per image.
 
 Each measurement is repeated ``--repeats`` times; best and median are printed, with
-the load average, since the machine may be shared. About 3-4 minutes on 2 busy cores
-without ``--train``.
+the load average, since the machine may be shared. The repeats take turns over the
+batch sizes. On 2 busy cores one pass over 87 images takes 35-95 s: ``--images``
+shortens the run.
 
     .venv/bin/python benchmarks/inference_bench.py --checkpoint runs/x/epoch_008.pt
     .venv/bin/python benchmarks/inference_bench.py --checkpoint CKPT --train \
@@ -75,29 +76,33 @@ def largest_difference(a: list[dict], b: list[dict]) -> float | None:
 
 
 def bench_inference(model, dataset, classes, batch_sizes, repeats) -> list[dict]:
+    """Images/s per batch size. The repeats take turns over the batch sizes, so a
+    change in the machine's load affects every batch size alike."""
     n = len(dataset.images)
     print(f"\nrun_inference over {n} images (images/s; best and median of {repeats})")
-    print(f"{'batch':>5} {'best':>7} {'median':>7} {'vs batch 1':>10}  detections")
-    reference, base_rate = None, None
-    for batch_size in batch_sizes:
-        times = []
-        for _ in range(repeats):
+    times = {b: [] for b in batch_sizes}
+    outputs = {}
+    for _ in range(repeats):
+        for batch_size in batch_sizes:
             started = time.perf_counter()
-            results = run_inference(
+            outputs[batch_size] = run_inference(
                 model, dataset, batch_size=batch_size, device="cpu", classes=classes
             )
-            times.append(time.perf_counter() - started)
-        best, median = best_median(times)
-        rate, median_rate = n / best, n / median
-        base_rate = base_rate or rate
-        if reference is None:
-            reference, same = results, "reference"
+            times[batch_size].append(time.perf_counter() - started)
+    print(f"{'batch':>5} {'best':>7} {'median':>7} {'vs first':>9}  detections")
+    reference = outputs[batch_sizes[0]]
+    base_best, base_median = best_median(times[batch_sizes[0]])
+    for batch_size in batch_sizes:
+        best, median = best_median(times[batch_size])
+        if batch_size == batch_sizes[0]:
+            same = "reference"
         else:
-            diff = largest_difference(reference, results)
-            same = "differ" if diff is None else f"max diff {diff:.1e} vs batch 1"
+            diff = largest_difference(reference, outputs[batch_size])
+            same = "differ" if diff is None else f"max diff {diff:.1e} vs first"
         print(
-            f"{batch_size:>5} {rate:7.2f} {median_rate:7.2f} "
-            f"{rate / base_rate:9.2f}x  {len(results)} ({same})"
+            f"{batch_size:>5} {n / best:7.2f} {n / median:7.2f} "
+            f"{base_best / best:8.2f}x  {len(outputs[batch_size])} ({same}); "
+            f"median ratio {base_median / median:.2f}x"
         )
     print(f"load average after inference: {load_average()}")
     return reference
@@ -113,7 +118,7 @@ def bench_tide(dataset, detections, repeats) -> None:
     print(
         f"\nTIDE step (to_coco + evaluate) on {len(detections)} detections: "
         f"best {best * 1000:.1f} ms, median {median * 1000:.1f} ms; "
-        f"AP50 {result.ap50:.3f}, AP50:95 {result.ap50_95:.3f}, "
+        f"AP50 {result.ap50:.1f}, AP50:95 {result.ap50_95:.1f}, "
         f"errors {len(result.table)}"
     )
 
@@ -156,6 +161,9 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, help="trained checkpoint (.pt)")
     parser.add_argument("--dataset", type=Path, default=default_dataset())
     parser.add_argument("--split", default="val")
+    parser.add_argument(
+        "--images", type=int, default=0, help="first N images only (0: the split)"
+    )
     parser.add_argument("--batch-sizes", default="1,2,4")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
@@ -183,6 +191,8 @@ def main() -> int:
     print(f"load average (1/5/15 min) at start: {load_average()}")
     if not args.skip_inference:
         dataset = load_dataset(args.dataset, args.split)
+        if args.images:
+            dataset = subset(dataset, args.images)
         classes = ckpt.classes or dataset.class_names
         model = load_model(ckpt, None, classes)
         sizes = [int(b) for b in args.batch_sizes.split(",")]
