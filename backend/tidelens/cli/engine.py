@@ -124,7 +124,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tidelens.engine.checkpoints import CheckpointError
     from tidelens.engine.datasets import DatasetError
     from tidelens.engine.models import get_architecture
-    from tidelens.engine.training import train
+    from tidelens.engine.training import existing_checkpoints, train
 
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         return _fail("--epochs and --batch-size must be >= 1 and --lr > 0")
@@ -134,7 +134,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (KeyError, DatasetError) as exc:
         return _fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
     steps = -(-len(dataset.images) // args.batch_size)
-    bar = tqdm(total=steps * args.epochs, unit="step", desc=arch.name)
+    found = existing_checkpoints(args.out) if args.resume else []
+    done = found[-1][0] if found else 0
+    bar = tqdm(
+        total=steps * args.epochs,
+        initial=steps * min(done, args.epochs),
+        unit="step",
+        desc=arch.name,
+    )
 
     def on_step(epoch: int, step: int, loss: float) -> None:
         bar.update(1)
@@ -145,6 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"epoch {stats.epoch}: {stats.seconds:.0f} s, mean loss "
             f"{stats.mean_loss:.3f} -> {stats.path}"
         )
+        sys.stdout.flush()
 
     try:
         paths = train(
@@ -164,6 +172,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     except (CheckpointError, ValueError) as exc:
         return _fail(str(exc))
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"training stopped; finished epochs are in {args.out} "
+            "(run again with --resume to continue)",
+            file=sys.stderr,
+        )
+        return 130
     finally:
         bar.close()
     print(f"{len(paths)} checkpoint(s) in {args.out}")

@@ -157,7 +157,11 @@ def _serve(args) -> int:
         print(exc, file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"cannot start: {exc}", file=sys.stderr)
+        print(
+            f"cannot start on {args.host}:{args.port}: {exc.strerror or exc}. "
+            "Is another TideLens running? Stop it or pass --port N.",
+            file=sys.stderr,
+        )
         return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,6 +3,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, qs } from "./client";
 import type {
   AppConfig, Checkpoint, Dataset, ErrorPage, HeatmapList, ImageDetail, Job, Run, Series,
+  WatchedFolder,
 } from "./types";
 
 const ACTIVE = new Set(["queued", "running"]);
@@ -44,6 +45,12 @@ export const useJobs = (runId?: number) =>
       items(await api<Job[] | { items: Job[] }>(`/api/jobs${qs({ run_id: runId })}`)),
     refetchInterval: (q) => (q.state.data?.some((j) => ACTIVE.has(j.state)) ? 1500 : 10_000),
   });
+
+export const useWatches = (runId: number) =>
+  useQuery({ queryKey: ["runs", runId, "watch"],
+    queryFn: async () =>
+      items(await api<WatchedFolder[] | { items: WatchedFolder[] }>(`/api/runs/${runId}/watch`)),
+    refetchInterval: 10_000 });
 
 export const useSeries = (runId: number, poll = false) =>
   useQuery({ queryKey: ["runs", runId, "series"],

@@ -188,3 +188,13 @@ export interface HeatmapItem {
 export interface HeatmapList {
   items: HeatmapItem[];
 }
+
+/** A server folder the app scans for new checkpoints of a run. */
+export interface WatchedFolder {
+  id: number;
+  run_id: number;
+  path: string;
+  active: boolean;
+  files_seen: number;
+  last_scan_at: string | null;
+}

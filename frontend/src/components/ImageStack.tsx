@@ -33,9 +33,15 @@ export function fmtRaw(v: number): string {
 export function RangeNote({ item }: { item?: HeatmapItem }) {
   if (!item || item.status !== "ready" || item.min == null || item.max == null) return null;
   const flat = item.max <= item.min;
+  // Gradient methods clip negative evidence (ReLU), so a layer whose weighted
+  // activations sum below zero everywhere (common in early epochs) is all zero.
+  const hint =
+    "no positive evidence for this target at this layer; " +
+    "LayerCAM and EigenCAM keep spatial signal where Grad-CAM's is clipped";
   return (
     <span className="muted range" title="raw min and max of this map">
-      [{fmtRaw(item.min)}, {fmtRaw(item.max)}]{flat && " flat: no signal"}
+      [{fmtRaw(item.min)}, {fmtRaw(item.max)}]
+      {flat && <abbr title={hint}> flat: no signal (try LayerCAM)</abbr>}
     </span>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect } from "react";
 import { Link, useLocation, useParams } from "react-router";
-import { useDataset, useErrors, useJobs, useRun, useSeries } from "../api/hooks";
+import { useDataset, useErrors, useJobs, useRun, useSeries, useWatches } from "../api/hooks";
 import { ERROR_TYPES, type EpochSummary, type ErrorType } from "../api/types";
 import { ErrorChart } from "../components/ErrorChart";
 import { ErrorCard, ErrorGridLegend, targetOf } from "../components/ErrorGrid";
@@ -32,6 +32,7 @@ export function RunPage() {
   const jobs = useJobs(runId);
   const busy = jobs.data?.some((j) => j.state === "queued" || j.state === "running") ?? false;
   const series = useSeries(runId, busy);
+  const watching = (useWatches(runId).data ?? []).filter((w) => w.active);
   const [state, update] = useUrlState(parseRunState, serializeRunState);
 
   const epochs = series.data?.epochs ?? [];
@@ -56,6 +57,11 @@ export function RunPage() {
         <Link to="/">← Runs</Link>
         <h2>{run.data.name}</h2>
         <code>{run.data.architecture}</code>
+        {watching.map((w) => (
+          <span key={w.id} className="muted" title="checkpoints written there are analysed as they land">
+            watching <code>{w.path}</code> · {w.files_seen} checkpoint{w.files_seen === 1 ? "" : "s"} seen
+          </span>
+        ))}
       </div>
       <section>
         <div className="toolbar">
@@ -77,6 +83,7 @@ export function RunPage() {
           : !epochs.length ? (
             <Empty>
               No analysed epoch yet. {busy ? "An analysis is running; the chart fills in when it finishes."
+                : watching.length ? "Waiting for the first checkpoint in the watched folder (a training run writes one per epoch)."
                 : "Upload checkpoints below to analyse them."}
             </Empty>
           ) : (
