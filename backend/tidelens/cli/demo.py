@@ -224,7 +224,8 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         if not args.no_train:
             trainer = _start_training(dataset, checkpoints, args.epochs)
-        url = f"http://{args.host}:{args.port}/runs/{state['run_id']}#token={token}"
+        shown = "localhost" if args.host in ("0.0.0.0", "::") else args.host
+        url = f"http://{shown}:{args.port}/runs/{state['run_id']}#token={token}"
         print(f"\nTideLens demo is running: {url}\nPress Ctrl+C to stop.\n", flush=True)
         return _wait(server, trainer)
     except DemoError as exc:

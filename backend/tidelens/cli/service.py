@@ -142,7 +142,9 @@ def start_embedded(
     if not server.started:
         stop_process(worker)
         raise OSError(f"the server did not start on {host}:{port}")
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    # Print the address as given, so both printed links share one browser origin
+    # (the API token is kept per origin); a wildcard bind is shown as localhost.
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
     return EmbeddedServer(
         f"http://{shown}:{port}", settings.api_token, settings, worker, server, thread
     )
