@@ -10,6 +10,9 @@ import torch
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 from tidelens.engine.checkpoints import load_model, read_checkpoint
 from tidelens.engine.heatmaps import (
+    CAM_MAX_DETECTIONS,
+    CAM_SCORE_THRESH,
+    GROUND_TRUTH_MIN_IOU,
     METHODS,
     HeatmapError,
     Target,
@@ -18,7 +21,13 @@ from tidelens.engine.heatmaps import (
     compute_heatmaps,
 )
 from tidelens.engine.inference import run_inference
-from tidelens.engine.models import get_architecture, size_kwargs
+from tidelens.engine.models import (
+    configure_detections,
+    get_architecture,
+    restore_detections,
+    size_kwargs,
+)
+from torchvision.ops import box_iou
 
 GRADIENT_METHODS = ("gradcam", "gradcampp", "layercam")
 
@@ -219,3 +228,46 @@ def test_eigencam_economy_svd_matches_the_full_projection():
     assert ours.shape == reference.shape
     # Same projection up to the arbitrary SVD sign.
     assert np.allclose(np.abs(ours), np.abs(reference), atol=1e-4)
+
+
+def _cam_output(model, pixels):
+    """The detector's output at the thresholds a CAM runs with."""
+    image = torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 255.0
+    previous = configure_detections(model, CAM_SCORE_THRESH, CAM_MAX_DETECTIONS)
+    try:
+        with torch.no_grad():
+            return model([image])[0]
+    finally:
+        restore_detections(model, previous)
+
+
+def test_missed_box_with_no_output_box_of_its_class_still_gets_a_map(
+    trained, synthetic_val
+):
+    """Regression: a ground truth with no output box of its class nearby had a
+    constant zero score, so every gradient method returned an all-zero map. Two-stage
+    detectors now score the class evidence of the proposals around the box."""
+    arch, model, pixels, _, _ = trained["fasterrcnn_mobilenet_v3_large_320_fpn"]
+    class_index = _class_index(synthetic_val)
+    output = _cam_output(model, pixels)
+    height, width = pixels.shape[:2]
+    missed = None
+    # At the CAM thresholds output boxes cover the image; small boxes find gaps.
+    for side in (16, 12, 8):
+        for y in range(0, height - side + 1, 8):
+            for x in range(0, width - side + 1, 8):
+                box = torch.tensor([[x, y, x + side, y + side]], dtype=torch.float32)
+                near = box_iou(box, output["boxes"])[0] >= GROUND_TRUTH_MIN_IOU
+                labels = set(output["labels"][near].tolist())
+                for category_id, label in class_index.items():
+                    if missed is None and label not in labels:
+                        xywh = (float(x), float(y), float(side), float(side))
+                        missed = Target(xywh, category_id, "ground_truth")
+    assert missed is not None, "every box and class has an output box nearby"
+    for method in GRADIENT_METHODS:
+        maps = compute_heatmaps(
+            model, arch, pixels, missed, arch.layers, method, class_index
+        )
+        assert any(m.max > m.min for m in maps), method
+        assert all(np.isfinite(m.values).all() for m in maps)
+    _assert_no_hooks(model)

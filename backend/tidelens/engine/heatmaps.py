@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM
 from torch import nn
-from torchvision.ops import box_iou
 
+from tidelens.engine.heatmap_targets import BoxEvidenceTarget, ProposalEvidence
 from tidelens.engine.models import (
     Architecture,
     configure_detections,
@@ -66,29 +66,6 @@ class RawMap:
     values: np.ndarray  # float32 (h, w) at feature resolution, unpadded area
     min: float
     max: float
-
-
-class BoxEvidenceTarget:
-    """Differentiable score of a box and class in a detector's output.
-
-    Sums, over output boxes of ``label`` whose IoU with ``box_xyxy`` is at least
-    ``min_iou``, the box score weighted by that IoU. With no such box the result is a
-    zero that is still connected to the graph when the scores are, so the backward
-    pass gives zero gradients instead of failing.
-    """
-
-    def __init__(self, box_xyxy: torch.Tensor, label: int, min_iou: float):
-        self.box = box_xyxy.reshape(1, 4).float()
-        self.label = label
-        self.min_iou = min_iou
-
-    def __call__(self, output: dict[str, torch.Tensor]) -> torch.Tensor:
-        scores = output["scores"]
-        if scores.numel() == 0:
-            return scores.sum()
-        iou = box_iou(self.box.to(output["boxes"].device), output["boxes"].detach())[0]
-        weight = iou * ((output["labels"] == self.label) & (iou >= self.min_iou))
-        return (scores * weight).sum()
 
 
 class _GradCAMPlusPlus(GradCAMPlusPlus):
@@ -251,6 +228,14 @@ def compute_heatmaps(
 ) -> list[RawMap]:
     """Raw maps of ``layers`` for ``target`` on ``image_rgb`` ((H, W, 3) uint8).
 
+    A prediction target scores the output boxes of its class that overlap its box
+    (IoU >= 0.5). A ground-truth target (a Miss) scores those at IoU >= 0.1; when the
+    output has none, a two-stage detector (Faster R-CNN: ``roi_heads.box_roi_pool``
+    and ``box_predictor``) uses its second stage's class probability on the proposals
+    around the box, recorded in the same forward pass. One-stage detectors (RetinaNet,
+    FCOS, SSDlite) have no such fallback: with no output box of the class near the
+    box, their gradient maps are all zero.
+
     ``class_index`` maps dataset category ids to the model's labels (1-based). The
     model's output thresholds are lowered for the call and restored afterwards, so do
     not share one model object between threads while this runs.
@@ -275,14 +260,20 @@ def compute_heatmaps(
     min_iou = (
         GROUND_TRUTH_MIN_IOU if target.kind == "ground_truth" else PREDICTION_MIN_IOU
     )
-    cam_target = BoxEvidenceTarget(box, class_index[target.category_id], min_iou)
-
     model.eval()
     cam = _METHOD_CLASSES[method](model, target_layers=[])  # hooks are ours, by name
     if method == "scorecam":
         cam.max_channels, cam.batch_size = scorecam_channels, scorecam_batch_size
     reshape = architecture.reshape_transform if architecture else None
     recorder = _LayerRecorder(model, layers, reshape)
+    # A missed object often has no output box of its class: on a two-stage detector
+    # its map then shows the class evidence on the proposals around it.
+    fallback = None
+    if target.kind == "ground_truth" and cam.uses_gradients:
+        fallback = ProposalEvidence.attach(model)
+    cam_target = BoxEvidenceTarget(
+        box, class_index[target.category_id], min_iou, fallback, image.shape[-2:]
+    )
     previous = configure_detections(model, CAM_SCORE_THRESH, CAM_MAX_DETECTIONS)
     batch = image[None].requires_grad_(cam.uses_gradients)
     try:
@@ -313,5 +304,7 @@ def compute_heatmaps(
         return maps
     finally:
         recorder.release()
+        if fallback is not None:
+            fallback.release()
         restore_detections(model, previous)
         model.zero_grad(set_to_none=True)
