@@ -9,6 +9,7 @@ import pytest
 import torch
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 from tidelens.engine.checkpoints import load_model, read_checkpoint
+from tidelens.engine.heatmap_targets import ProposalEvidence
 from tidelens.engine.heatmaps import (
     CAM_MAX_DETECTIONS,
     CAM_SCORE_THRESH,
@@ -230,15 +231,21 @@ def test_eigencam_economy_svd_matches_the_full_projection():
     assert np.allclose(np.abs(ours), np.abs(reference), atol=1e-4)
 
 
-def _cam_output(model, pixels):
-    """The detector's output at the thresholds a CAM runs with."""
+def _cam_output(model, pixels, box_xyxy=None):
+    """The detector's output at the thresholds a CAM runs with, optionally with the
+    second-stage evidence of ``box_xyxy`` recorded."""
     image = torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 255.0
     previous = configure_detections(model, CAM_SCORE_THRESH, CAM_MAX_DETECTIONS)
+    evidence = None
+    if box_xyxy is not None:
+        evidence = ProposalEvidence.attach(model, box_xyxy, image.shape[-2:])
     try:
         with torch.no_grad():
             return model([image])[0]
     finally:
         restore_detections(model, previous)
+        if evidence is not None:
+            evidence.release()
 
 
 def test_missed_box_with_no_output_box_of_its_class_still_gets_a_map(
@@ -264,6 +271,10 @@ def test_missed_box_with_no_output_box_of_its_class_still_gets_a_map(
                         xywh = (float(x), float(y), float(side), float(side))
                         missed = Target(xywh, category_id, "ground_truth")
     assert missed is not None, "every box and class has an output box nearby"
+    x, y, w, h = missed.bbox
+    recorded = _cam_output(model, pixels, torch.tensor([x, y, x + w, y + h]))
+    for key, value in output.items():  # the extra region leaves detections as they are
+        assert torch.equal(recorded[key], value), key
     for method in GRADIENT_METHODS:
         maps = compute_heatmaps(
             model, arch, pixels, missed, arch.layers, method, class_index

@@ -231,10 +231,10 @@ def compute_heatmaps(
     A prediction target scores the output boxes of its class that overlap its box
     (IoU >= 0.5). A ground-truth target (a Miss) scores those at IoU >= 0.1; when the
     output has none, a two-stage detector (Faster R-CNN: ``roi_heads.box_roi_pool``
-    and ``box_predictor``) uses its second stage's class probability on the proposals
-    around the box, recorded in the same forward pass. One-stage detectors (RetinaNet,
-    FCOS, SSDlite) have no such fallback: with no output box of the class near the
-    box, their gradient maps are all zero.
+    and ``box_predictor``) uses its second stage's class probability for the box and
+    the proposals around it, from the same forward pass (detections unchanged).
+    One-stage detectors (RetinaNet, FCOS, SSDlite) have no such fallback: with no
+    output box of the class near the box, their gradient maps are all zero.
 
     ``class_index`` maps dataset category ids to the model's labels (1-based). The
     model's output thresholds are lowered for the call and restored afterwards, so do
@@ -270,9 +270,9 @@ def compute_heatmaps(
     # its map then shows the class evidence on the proposals around it.
     fallback = None
     if target.kind == "ground_truth" and cam.uses_gradients:
-        fallback = ProposalEvidence.attach(model)
+        fallback = ProposalEvidence.attach(model, box, tuple(image.shape[-2:]))
     cam_target = BoxEvidenceTarget(
-        box, class_index[target.category_id], min_iou, fallback, image.shape[-2:]
+        box, class_index[target.category_id], min_iou, fallback
     )
     previous = configure_detections(model, CAM_SCORE_THRESH, CAM_MAX_DETECTIONS)
     batch = image[None].requires_grad_(cam.uses_gradients)
