@@ -21,14 +21,13 @@ the load average, since the machine may be shared. About 4-5 minutes on 2 busy c
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import best_median, default_dataset, load_average
 from pytorch_grad_cam import GradCAMPlusPlus
 from pytorch_grad_cam.utils.svd_on_activations import (
     get_2d_projection_with_sign_correction,
@@ -44,20 +43,6 @@ TIMED_METHODS = ("gradcam", "gradcampp", "layercam", "eigencam")
 # Score a prediction needs to count as "found" when choosing the missed ground truth.
 FOUND_SCORE = 0.3
 STOCK_GRADCAMPP = "gradcampp_stock"
-
-
-def default_dataset() -> Path:
-    root = os.environ.get("TIDELENS_SHARED_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared/data"
-    return base / "bccd" / "BCCD"
-
-
-def load_average() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def best_median(times: list[float]) -> tuple[float, float]:
-    return min(times), statistics.median(times)
 
 
 def pick_images(dataset: Dataset, count: int) -> list[ImageRecord]:

@@ -21,33 +21,18 @@ shortens the run.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from _common import best_median, default_dataset, load_average
 from tidelens.engine.checkpoints import load_model, read_checkpoint
 from tidelens.engine.datasets import Dataset, load_dataset
 from tidelens.engine.inference import run_inference
 from tidelens.engine.tide import evaluate
 from tidelens.engine.training import train
-
-
-def default_dataset() -> Path:
-    root = os.environ.get("TIDELENS_SHARED_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared/data"
-    return base / "bccd" / "BCCD"
-
-
-def load_average() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def best_median(times: list[float]) -> tuple[float, float]:
-    return min(times), statistics.median(times)
 
 
 def subset(dataset: Dataset, count: int) -> Dataset:
