@@ -129,11 +129,12 @@ def test_replace_analysis_is_idempotent_and_pages_are_stable(db_url):
         seen, cursor = [], None
         while True:
             rows, total = result_repo.errors_page(s, flt, cursor, 4)
-            seen += [(r.image_id, r.id) for r in rows]
+            seen += [result_repo.page_key(r) for r in rows]
             if len(rows) < 4:
                 break
-            cursor = (rows[-1].image_id, rows[-1].id)
-        assert total == 6 and seen == sorted(seen) and len(set(seen)) == 6
+            cursor = result_repo.page_key(rows[-1])
+        most_confident_first = sorted(seen, key=lambda key: (-key[0], key[1]))
+        assert total == 6 and seen == most_confident_first and len(set(seen)) == 6
         only_loc, n = result_repo.errors_page(
             s, result_repo.ErrorFilter(run_id, type="Loc"), None, 10
         )

@@ -49,8 +49,8 @@ def errors(
     cursor: str | None = None,
     limit: int = Query(48, ge=1, le=500),
 ) -> dict:
-    """A page of error rows in (image_id, id) order; pass ``next_cursor`` back
-    as ``cursor`` for the next page."""
+    """A page of error rows, the most confident mistakes first (Misses, which
+    have no score, last); pass ``next_cursor`` back as ``cursor`` for the next page."""
     run = get_run_or_404(session, run_id)
     after = None
     if cursor:
@@ -78,7 +78,7 @@ def errors(
         for e in rows
     ]
     next_cursor = (
-        result_repo.encode_cursor(rows[-1].image_id, rows[-1].id) if more else None
+        result_repo.encode_cursor(result_repo.page_key(rows[-1])) if more else None
     )
     return {"items": items, "next_cursor": next_cursor, "total": total}
 

@@ -8,6 +8,7 @@ and readers see either the old or the new results, never half of them.
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, insert, or_, select
@@ -117,17 +118,28 @@ def series(session: Session, run_id: int) -> list[EpochSummary]:
     )
 
 
-def encode_cursor(image_id: int, row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{image_id}:{row_id}".encode()).decode()
+# A Miss has no prediction and so no score: it ranks below every detector score.
+MISSING_SCORE = -1.0
 
 
-def decode_cursor(cursor: str) -> tuple[int, int]:
+def page_key(row: Error) -> tuple[float, int]:
+    """Where an error stands in a page: most confident mistakes first, then by id."""
+    return (row.score if row.score is not None else MISSING_SCORE, row.id)
+
+
+def encode_cursor(key: tuple[float, int]) -> str:
+    score, row_id = key
+    return base64.urlsafe_b64encode(f"s:{score!r}:{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
     """Raise ValueError for anything that is not a cursor this module made."""
     raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-    image_id, row_id = (int(part) for part in raw.split(":"))
-    if max(abs(image_id), abs(row_id)) > 2**31 - 1:  # beyond any INTEGER id
+    tag, score_text, id_text = raw.split(":")
+    score, row_id = float(score_text), int(id_text)
+    if tag != "s" or not math.isfinite(score) or abs(row_id) > 2**31 - 1:
         raise ValueError(raw)
-    return image_id, row_id
+    return score, row_id
 
 
 @dataclass
@@ -157,21 +169,17 @@ class ErrorFilter:
 
 
 def errors_page(
-    session: Session, flt: ErrorFilter, after: tuple[int, int] | None, limit: int
+    session: Session, flt: ErrorFilter, after: tuple[float, int] | None, limit: int
 ) -> tuple[list[Error], int]:
-    """A page in (image_id, id) order after the cursor, and the filter's total."""
+    """A page in ``page_key`` order after the cursor, and the filter's total."""
     clauses = flt.clauses()
     total = session.scalar(select(func.count()).select_from(Error).where(*clauses))
+    rank = func.coalesce(Error.score, MISSING_SCORE)
     query = select(Error).where(*clauses)
     if after is not None:
-        image_id, row_id = after
-        query = query.where(
-            or_(
-                Error.image_id > image_id,
-                and_(Error.image_id == image_id, Error.id > row_id),
-            )
-        )
-    rows = session.scalars(query.order_by(Error.image_id, Error.id).limit(limit))
+        score, row_id = after
+        query = query.where(or_(rank < score, and_(rank == score, Error.id > row_id)))
+    rows = session.scalars(query.order_by(rank.desc(), Error.id).limit(limit))
     return list(rows), total
 
 
