@@ -326,6 +326,37 @@ def wait():
     return wait_for
 
 
+def _created(resp) -> dict:
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+class ApiSetup:
+    """Creates what a test needs through the HTTP API, asserting each step worked."""
+
+    @staticmethod
+    def dataset(client, voc: Path, name: str = "bccd") -> dict:
+        body = {"name": name, "path": str(voc), "split": "val"}
+        return _created(
+            client.post("/api/datasets/register", headers=client.hdrs, json=body)
+        )
+
+    @staticmethod
+    def run(client, dataset_id: int, architecture: str, name: str = "r") -> dict:
+        body = {"name": name, "dataset_id": dataset_id, "architecture": architecture}
+        return _created(client.post("/api/runs", headers=client.hdrs, json=body))
+
+    @classmethod
+    def dataset_and_run(cls, client, voc: Path, architecture: str):
+        dataset = cls.dataset(client, voc)
+        return dataset, cls.run(client, dataset["id"], architecture)
+
+
+@pytest.fixture(scope="session")
+def api_setup() -> type[ApiSetup]:
+    return ApiSetup
+
+
 @pytest.fixture(scope="session")
 def test_arch() -> str:
     return TEST_ARCH

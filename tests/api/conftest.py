@@ -4,22 +4,10 @@ import pytest
 
 
 @pytest.fixture
-def dataset(client, small_voc):
-    resp = client.post(
-        "/api/datasets/register",
-        headers=client.hdrs,
-        json={"name": "bccd", "path": str(small_voc), "split": "val"},
-    )
-    assert resp.status_code == 201, resp.text
-    return resp.json()
+def dataset(client, small_voc, api_setup):
+    return api_setup.dataset(client, small_voc)
 
 
 @pytest.fixture
-def run(client, dataset, test_arch):
-    resp = client.post(
-        "/api/runs",
-        headers=client.hdrs,
-        json={"name": "r1", "dataset_id": dataset["id"], "architecture": test_arch},
-    )
-    assert resp.status_code == 201, resp.text
-    return resp.json()
+def run(client, dataset, test_arch, api_setup):
+    return api_setup.run(client, dataset["id"], test_arch, name="r1")

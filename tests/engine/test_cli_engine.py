@@ -11,6 +11,23 @@ from tidelens.cli import main
 from tidelens.engine.models import list_architectures
 
 
+def _analyze(dataset, checkpoints, out) -> int:
+    """`tidelens analyze` on one thread, as the tests run it."""
+    return main(
+        [
+            "analyze",
+            "--dataset",
+            str(dataset),
+            "--checkpoints",
+            str(checkpoints),
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+        ]
+    )
+
+
 def test_models_lists_architectures_and_layers(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
@@ -33,19 +50,7 @@ def test_analyze_writes_epoch_table_and_error_rows(
         shutil.copy(path, folder)
     (folder / ".epoch_003.pt.partial").write_bytes(b"half")  # ignored
     out = tmp_path / "out"
-    code = main(
-        [
-            "analyze",
-            "--dataset",
-            str(synthetic_voc),
-            "--checkpoints",
-            str(folder),
-            "--out",
-            str(out),
-            "--threads",
-            "1",
-        ]
-    )
+    code = _analyze(synthetic_voc, folder, out)
     assert code == 0
     table = json.loads((out / "epochs.json").read_text())["epochs"]
     assert [row["epoch"] for row in table] == [1, 2]
@@ -78,19 +83,7 @@ def test_analyze_reports_a_bad_checkpoint_and_goes_on(
     shutil.copy(frcnn_checkpoints[0], folder)
     (folder / "epoch_009.pt").write_bytes(b"not a checkpoint")
     out = tmp_path / "out"
-    code = main(
-        [
-            "analyze",
-            "--dataset",
-            str(synthetic_voc),
-            "--checkpoints",
-            str(folder),
-            "--out",
-            str(out),
-            "--threads",
-            "1",
-        ]
-    )
+    code = _analyze(synthetic_voc, folder, out)
     assert code == 2
     assert "epoch_009.pt" in capsys.readouterr().err
     table = json.loads((out / "epochs.json").read_text())["epochs"]

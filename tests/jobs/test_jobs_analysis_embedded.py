@@ -6,26 +6,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def _setup_run(client, small_voc, arch):
-    ds = client.post(
-        "/api/datasets/register",
-        headers=client.hdrs,
-        json={"name": "bccd", "path": str(small_voc), "split": "val"},
-    )
-    assert ds.status_code == 201, ds.text
-    run = client.post(
-        "/api/runs",
-        headers=client.hdrs,
-        json={"name": "r", "dataset_id": ds.json()["id"], "architecture": arch},
-    )
-    assert run.status_code == 201, run.text
-    return ds.json(), run.json()
-
-
 def test_upload_analyse_and_read_results(
-    client, small_voc, tiny_checkpoint, start_worker, wait, test_arch
+    client, small_voc, tiny_checkpoint, start_worker, wait, test_arch, api_setup
 ):
-    dataset, run = _setup_run(client, small_voc, test_arch)
+    dataset, run = api_setup.dataset_and_run(client, small_voc, test_arch)
     worker = start_worker(client.settings)
     with open(tiny_checkpoint, "rb") as f:
         resp = client.post(

@@ -36,20 +36,11 @@ def team_client(tmp_path, postgres_url, redis_url, s3_server):
 
 
 def test_team_mode_analysis_with_presigned_urls(
-    team_client, small_voc, tiny_checkpoint, start_worker, wait, test_arch
+    team_client, small_voc, tiny_checkpoint, start_worker, wait, test_arch, api_setup
 ):
     c = team_client
     assert c.get("/api/ready").json()["checks"]["broker"] == "ok"
-    ds = c.post(
-        "/api/datasets/register",
-        headers=c.hdrs,
-        json={"name": "b", "path": str(small_voc), "split": "val"},
-    ).json()
-    run = c.post(
-        "/api/runs",
-        headers=c.hdrs,
-        json={"name": "r", "dataset_id": ds["id"], "architecture": test_arch},
-    ).json()
+    ds, run = api_setup.dataset_and_run(c, small_voc, test_arch)
     worker = start_worker(c.settings, pool="prefork")
     with open(tiny_checkpoint, "rb") as f:
         job = c.post(
@@ -78,21 +69,12 @@ def test_team_mode_analysis_with_presigned_urls(
 
 
 def test_watched_folder_registers_complete_files_only(
-    client, small_voc, tiny_checkpoint, tmp_path, monkeypatch, test_arch
+    client, small_voc, tiny_checkpoint, tmp_path, monkeypatch, test_arch, api_setup
 ):
     from tidelens.jobs.dispatch import Dispatcher
     from tidelens.jobs.watch import scan_all
 
-    ds = client.post(
-        "/api/datasets/register",
-        headers=client.hdrs,
-        json={"name": "b", "path": str(small_voc), "split": "val"},
-    ).json()
-    run = client.post(
-        "/api/runs",
-        headers=client.hdrs,
-        json={"name": "r", "dataset_id": ds["id"], "architecture": test_arch},
-    ).json()
+    ds, run = api_setup.dataset_and_run(client, small_voc, test_arch)
     folder = tmp_path / "ckpts"
     folder.mkdir()
     resp = client.post(
@@ -120,17 +102,8 @@ def test_watched_folder_registers_complete_files_only(
     shutil.rmtree(folder)
 
 
-def test_cancel_and_retry(client, small_voc, tiny_checkpoint, test_arch):
-    ds = client.post(
-        "/api/datasets/register",
-        headers=client.hdrs,
-        json={"name": "b", "path": str(small_voc), "split": "val"},
-    ).json()
-    run = client.post(
-        "/api/runs",
-        headers=client.hdrs,
-        json={"name": "r", "dataset_id": ds["id"], "architecture": test_arch},
-    ).json()
+def test_cancel_and_retry(client, small_voc, tiny_checkpoint, test_arch, api_setup):
+    ds, run = api_setup.dataset_and_run(client, small_voc, test_arch)
     with open(tiny_checkpoint, "rb") as f:
         job = client.post(
             f"/api/runs/{run['id']}/checkpoints",
