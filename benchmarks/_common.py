@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import os
 import statistics
-from pathlib import Path
 
+from tidelens.cli.demo import default_dataset
 
-def default_dataset() -> Path:
-    """BCCD (VOC): $TIDELENS_SHARED_DATA/bccd/BCCD, else ../shared beside the repo."""
-    root = os.environ.get("TIDELENS_SHARED_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / "shared/data"
-    return base / "bccd" / "BCCD"
+__all__ = ["best_median", "default_dataset", "load_average"]
 
 
 def load_average() -> str:
